@@ -11,6 +11,7 @@
 #include <linux/net.h>
 #include <linux/socket.h>
 #include <net/sock.h>
+#include <linux/afmux.h>
 
 #include "afmux.h"
 

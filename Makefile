@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+# afmux top-level Makefile.
+#
+#   make            module for every installed linux-headers-*-amd64 (or
+#                   KDIR=...), libafmux and its tools, the selftests
+#   make deps       install the Debian packages everything needs
+#   make check      the whole test suite in VMs (README's test command)
+#   make lint       checkpatch --strict and sparse on kmod/ and uapi/
+#   make debug-module   build the debug kernel (cached) and the module for it
+#
+# Modules build out of tree in build/<kernel release>/ (a tree of symlinks
+# to kmod/ and uapi/), so several kernels' objects never mix.
+# "make -C $KDIR M=$PWD" from this directory also works (objects in kmod/).
+
+KDIRS := $(if $(KDIR),$(KDIR),$(filter-out %-common,$(wildcard /usr/src/linux-headers-*-amd64)))
+KTOOLS = $(shell tools/kernel-tools)
+USERCFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror
+
+.PHONY: all modules debug-module userspace selftests lint check deps clean
+
+all: modules userspace selftests
+
+deps:
+	tools/deps
+
+modules:
+	@[ -n "$(KDIRS)" ] || { echo "no kernel headers: run make deps or pass KDIR=" >&2; exit 1; }
+	@for k in $(KDIRS); do tools/build-module $$k || exit 1; done
+
+debug-module:
+	@tools/build-module "$$(tools/debug-kernel/build)"
+
+userspace:
+	$(MAKE) -C userspace-lib CFLAGS="$(USERCFLAGS)"
+
+selftests: userspace
+	$(MAKE) -C selftests CFLAGS="$(USERCFLAGS)" KSFT_DIR=$(KTOOLS)/tools/testing/selftests
+
+lint:
+	@kt=$(KTOOLS); $$kt/scripts/checkpatch.pl --strict --no-tree --quiet \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f kmod/*.c kmod/*.h kmod/test/*.c uapi/linux/*.h
+	@for k in $(KDIRS); do \
+		rel=$$(cat $$k/include/config/kernel.release); \
+		dst=$(CURDIR)/build/sparse-$$rel; mkdir -p $$dst; \
+		cp -rsf $(CURDIR)/kmod $(CURDIR)/uapi $$dst/; cp -f Kbuild $$dst/; \
+		echo "  SPARSE  $$rel"; \
+		$(MAKE) -s -C $$k M=$$dst C=2 CHECK="sparse -Wno-decl" modules \
+			>$$dst/sparse.log 2>&1 || { cat $$dst/sparse.log; exit 1; }; \
+		if grep -E 'warning:|error:' $$dst/sparse.log | grep -v 'Skipping BTF'; then exit 1; fi; \
+	done
+
+check:
+	tools/check
+
+clean:
+	rm -rf build
+	$(MAKE) -C userspace-lib clean
+	$(MAKE) -C selftests clean
+	$(MAKE) -s -C $(firstword $(KDIRS)) M=$(CURDIR) clean 2>/dev/null || true
