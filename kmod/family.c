@@ -3,9 +3,9 @@
  * family.c - the AF_MUX address family: registration and socket creation.
  *
  * socket(AF_MUX, SOCK_STREAM, 0) creates a mux socket.  The family number
- * is chosen at load time (see main.c), so the net_proto_family and
- * proto_ops tables are filled in by afmux_family_register() and are
- * read-only once the module is initialised.
+ * is chosen at load time (see main.c): afmux_family_register() records
+ * it in afmux_family_nr, which sockets take as their sk_family.  The
+ * proto_ops table names the default number only as a label.
  */
 #include <linux/module.h>
 #include <linux/net.h>
@@ -33,8 +33,11 @@ static int afmux_release(struct socket *sock)
 	return 0;
 }
 
-static struct proto_ops afmux_mux_ops __ro_after_init = {
-	/* .family is set by afmux_family_register() */
+/* Set once by afmux_family_register(); 0 while unregistered. */
+static int afmux_family_nr;
+
+static const struct proto_ops afmux_mux_ops = {
+	.family		= AFMUX_FAMILY_DEFAULT,
 	.owner		= THIS_MODULE,
 	.release	= afmux_release,
 	.bind		= sock_no_bind,
@@ -61,7 +64,7 @@ static int afmux_create(struct net *net, struct socket *sock, int protocol,
 	if (protocol != 0)
 		return -EPROTONOSUPPORT;
 
-	sk = sk_alloc(net, afmux_mux_ops.family, GFP_KERNEL, &afmux_proto,
+	sk = sk_alloc(net, afmux_family_nr, GFP_KERNEL, &afmux_proto,
 		      kern);
 	if (!sk)
 		return -ENOMEM;
@@ -103,18 +106,19 @@ int afmux_family_register(int family)
 {
 	int err;
 
-	afmux_mux_ops.family = family;
 	afmux_family_ops.family = family;
 
 	err = proto_register(&afmux_proto, 1);
 	if (err)
 		return err;
+	afmux_family_nr = family;
 	err = sock_register(&afmux_family_ops);
 	if (err)
 		goto err_proto_unregister;
 	return 0;
 
 err_proto_unregister:
+	afmux_family_nr = 0;
 	proto_unregister(&afmux_proto);
 	return err;
 }
@@ -122,6 +126,7 @@ err_proto_unregister:
 void afmux_family_unregister(int family)
 {
 	sock_unregister(family);
+	afmux_family_nr = 0;
 	proto_unregister(&afmux_proto);
 }
 
