@@ -41,13 +41,7 @@ lint:
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
 		-f kmod/*.c kmod/*.h kmod/test/*.c uapi/linux/*.h
 	@for k in $(KDIRS); do \
-		rel=$$(cat $$k/include/config/kernel.release); \
-		dst=$(CURDIR)/build/sparse-$$rel; mkdir -p $$dst; \
-		cp -rsf $(CURDIR)/kmod $(CURDIR)/uapi $$dst/; cp -f Kbuild $$dst/; \
-		echo "  SPARSE  $$rel"; \
-		$(MAKE) -s -C $$k M=$$dst C=2 CHECK="sparse -Wno-decl" modules \
-			>$$dst/sparse.log 2>&1 || { cat $$dst/sparse.log; exit 1; }; \
-		if grep -E 'warning:|error:' $$dst/sparse.log | grep -v 'Skipping BTF'; then exit 1; fi; \
+		AFMUX_BUILD_TAG=sparse- tools/build-module $$k C=2 CHECK="sparse -Wno-decl" || exit 1; \
 	done
 
 check:
