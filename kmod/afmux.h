@@ -1,18 +1,235 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * afmux.h - declarations shared by the afmux module's files.
+ * afmux.h - the objects of the afmux module and how they relate.
  *
- * Objects: an AF_MUX socket ("mux socket") is the control socket of one
- * multiplexed connection.  For now it carries no state of its own.
+ * Objects:
+ * - struct afmux_conn: an AF_MUX socket ("mux socket") and, once a TCP
+ *   socket is attached to it, the multiplexed connection over that TCP
+ *   socket.  One per mux fd.
+ * - struct afmux_stream: one stream; a socket of its own (its fd comes
+ *   from AFMUX_IOC_OPEN or AFMUX_IOC_ACCEPT).
+ *
+ * References:
+ * - a stream holds its conn (sock_hold) from creation to destruction;
+ * - the conn's stream tables hold one reference to every stream that is
+ *   not over (AFMUX_ST_IN_TABLE); a stream the peer opened and nobody
+ *   accepted yet has no other reference;
+ * - queued work (rx_work, tx_work, teardown_work) holds a conn reference,
+ *   dropped by the work function (or at once if it was already queued).
+ *
+ * Lock order (outermost first):
+ *   stream socket lock (lock_sock) -> conn->tx_mutex -> TCP socket lock
+ *   -> TCP sk_callback_lock -> conn->lock -> stream queue locks.
+ * The receive path runs under the TCP socket's lock (bh_lock_sock from
+ * the TCP data_ready callback, or lock_sock in rx_work) and takes
+ * conn->lock; it never takes a stream socket lock or tx_mutex.
  */
 #ifndef _AFMUX_H
 #define _AFMUX_H
 
 #include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <net/sock.h>
+#include <linux/afmux.h>
+
+#include "parser.h"
+
+/* conn->flags, changed under conn->lock */
+enum {
+	AFMUX_C_ATTACHED,	/* a TCP socket is attached */
+	AFMUX_C_PEER_READY,	/* the peer's preface arrived */
+	AFMUX_C_RELEASED,	/* the mux fd is closed */
+	AFMUX_C_FAILED,		/* the connection has ended (conn->err) */
+	AFMUX_C_PEER_GOAWAY,	/* no more streams may be opened */
+	AFMUX_C_GOAWAY_WANTED,	/* tx: send GOAWAY (conn->goaway_code) */
+	AFMUX_C_GOAWAY_SENT,
+	AFMUX_C_PING_ACK,	/* tx: answer conn->ping_data */
+	AFMUX_C_TX_BLOCKED,	/* tx: TCP was full, wait for write_space */
+	AFMUX_C_DETACHED,	/* teardown done: TCP given back */
+};
+
+/*
+ * struct afmux_txf - the frame being written to TCP
+ *
+ * Only the tx pump touches it, under tx_mutex.  @buf holds the header and
+ * a fixed control payload; @ext an OPEN frame's key; @skb the DATA
+ * payload's pages (from a stream's write queue).
+ */
+struct afmux_txf {
+	u8 buf[AFMUX_HDR_LEN + 8];
+	unsigned int buf_len;
+	const u8 *ext;
+	unsigned int ext_len;
+	unsigned int copy_off;		/* bytes of buf + ext sent */
+	struct sk_buff *skb;
+	unsigned int data_off;		/* next payload byte in skb */
+	unsigned int data_left;
+	struct afmux_stream *st;	/* holds a reference while set */
+};
+
+struct afmux_conn {
+	struct sock sk;			/* the mux socket: must be first */
+
+	/* Set by attach under lock_sock(&sk), constant until teardown. */
+	struct file *tcp_file;		/* our reference to the TCP socket */
+	struct socket *tcp;
+	struct sock *tsk;
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+
+	/* Receive side: under the TCP socket lock (see top of file). */
+	struct afmux_parser parser;
+	struct afmux_stream *rx_st;	/* current DATA frame's stream, held */
+	u32 rx_last_nr;			/* highest number the peer opened */
+
+	spinlock_t lock;		/* everything below, and stream state */
+	unsigned long flags;		/* AFMUX_C_* */
+	int err;			/* errno the connection ended with */
+	u32 peer_window;		/* from the peer's preface */
+	u32 window;			/* initial window we grant */
+	u32 next_nr;			/* number of the next stream we open */
+	unsigned int nr_streams;	/* in the tables */
+	struct xarray local;		/* streams we opened, by number */
+	struct xarray remote;		/* streams the peer opened */
+	struct list_head accept_q;	/* peer-opened, not yet accepted */
+	unsigned int accept_len;
+	struct list_head tx_ready;	/* streams with frames to send */
+	u32 refused[64];		/* peer numbers to answer REFUSED */
+	unsigned int nr_refused;
+	u32 goaway_code;
+	u8 ping_data[8];
+	struct afmux_stats stats;
+
+	/* Transmit side. */
+	struct mutex tx_mutex;		/* the pump; protects txf */
+	bool tx_more;			/* work queued since the pump looked */
+	struct afmux_txf txf;
+
+	struct work_struct rx_work;	/* read TCP in process context */
+	struct work_struct tx_work;	/* run the pump */
+	struct work_struct teardown_work;
+};
+
+/* stream->flags, changed under conn->lock */
+enum {
+	AFMUX_ST_LOCAL,		/* we opened it */
+	AFMUX_ST_IN_TABLE,	/* in conn->local/remote, holds a ref */
+	AFMUX_ST_ACCEPTABLE,	/* on conn->accept_q */
+	AFMUX_ST_ON_TX,		/* on conn->tx_ready */
+	AFMUX_ST_OPEN_WANTED,	/* tx: OPEN not sent yet */
+	AFMUX_ST_WINDOW_WANTED,	/* tx: send WINDOW rx_limit */
+	AFMUX_ST_END_WANTED,	/* tx: END after the write queue */
+	AFMUX_ST_END_SENT,
+	AFMUX_ST_RESET_WANTED,	/* tx: RESET reset_code, drop the queue */
+	AFMUX_ST_RESET_SENT,
+	AFMUX_ST_PEER_END,	/* the peer's END arrived */
+	AFMUX_ST_PEER_RESET,	/* the peer's RESET arrived */
+	AFMUX_ST_PURGE,		/* reader: drop what is queued */
+	AFMUX_ST_CLOSED,	/* the fd is closed (or never existed) */
+};
+
+struct afmux_stream {
+	struct sock sk;			/* must be first */
+	struct afmux_conn *conn;	/* held */
+	u32 nr;				/* the opener's number */
+	u16 key_len;
+	u8 *key;
+
+	/* Under conn->lock. */
+	unsigned long flags;		/* AFMUX_ST_* */
+	u32 reset_code;
+	u32 tx_accepted;		/* bytes taken from the writer */
+	u32 tx_limit;			/* the peer's grant */
+	u32 rx_recvd;			/* DATA bytes received */
+	u32 rx_consumed;		/* read by the reader */
+	u32 rx_limit;			/* what we granted */
+	u32 rx_window;
+	struct list_head tx_node;	/* on conn->tx_ready */
+	struct list_head accept_node;	/* on conn->accept_q */
+};
+
+/* Where a queued receive skb's bytes are (skb->cb). */
+struct afmux_rx_cb {
+	u32 off;
+	u32 len;
+};
+
+static inline struct afmux_rx_cb *afmux_rx_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct afmux_rx_cb) > sizeof(skb->cb));
+	return (struct afmux_rx_cb *)skb->cb;
+}
+
+/* How much of a write-queue skb the tx pump has sent (skb->cb). */
+struct afmux_tx_cb {
+	u32 sent;
+};
+
+static inline struct afmux_tx_cb *afmux_tx_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct afmux_tx_cb) > sizeof(skb->cb));
+	return (struct afmux_tx_cb *)skb->cb;
+}
+
+static inline void afmux_tx_cb_init(struct sk_buff *skb)
+{
+	afmux_tx_cb(skb)->sent = 0;
+}
+
+static inline struct afmux_conn *afmux_conn(struct sock *sk)
+{
+	return container_of(sk, struct afmux_conn, sk);
+}
+
+static inline struct afmux_stream *afmux_stream(struct sock *sk)
+{
+	return container_of(sk, struct afmux_stream, sk);
+}
+
+extern struct workqueue_struct *afmux_wq;
 
 /* family.c: the AF_MUX socket family */
 int afmux_family_check(int family);
 int afmux_family_register(int family);
 void afmux_family_unregister(int family);
+int afmux_family_nr(void);
+
+/* mux.c: the mux socket */
+extern struct proto afmux_conn_proto;
+extern const struct proto_ops afmux_mux_ops;
+void afmux_mux_sock_init(struct sock *sk);
+
+/* conn.c: attaching, failing and tearing down a connection */
+void afmux_conn_init(struct afmux_conn *conn);
+int afmux_conn_attach(struct afmux_conn *conn, int fd);
+void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code);
+void afmux_conn_maybe_teardown(struct afmux_conn *conn);
+void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
+
+/* rx.c: the receive path */
+extern const struct afmux_parser_ops afmux_rx_ops;
+void afmux_rx_data_ready(struct sock *tsk);
+void afmux_rx_work(struct work_struct *work);
+
+/* tx.c: the transmit path */
+void afmux_tx_kick(struct afmux_conn *conn);
+void afmux_tx_work(struct work_struct *work);
+void afmux_tx_write_space(struct sock *tsk);
+void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
+void afmux_tx_drop(struct afmux_conn *conn);
+
+/* stream.c: stream sockets */
+extern struct proto afmux_stream_proto;
+extern const struct proto_ops afmux_stream_ops;
+struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
+				      bool local, const u8 *key, u16 key_len,
+				      gfp_t gfp);
+void __afmux_stream_finish(struct afmux_stream *st);
+void __afmux_stream_kill(struct afmux_stream *st, int err);
+struct file *afmux_stream_file(struct afmux_stream *st, int flags);
 
 #endif /* _AFMUX_H */

@@ -4,8 +4,8 @@
  *
  * socket(AF_MUX, SOCK_STREAM, 0) creates a mux socket.  The family number
  * is chosen at load time (see main.c): afmux_family_register() records
- * it in afmux_family_nr, which sockets take as their sk_family.  The
- * proto_ops table names the default number only as a label.
+ * it in family_nr, which sockets take as their sk_family.  The proto_ops
+ * tables (mux.c, stream.c) name the default number only as a label.
  */
 #include <linux/module.h>
 #include <linux/net.h>
@@ -15,44 +15,13 @@
 
 #include "afmux.h"
 
-static struct proto afmux_proto = {
-	.name		= "AF_MUX",
-	.owner		= THIS_MODULE,
-	.obj_size	= sizeof(struct sock),
-};
-
-static int afmux_release(struct socket *sock)
-{
-	struct sock *sk = sock->sk;
-
-	if (!sk)
-		return 0;
-	sock_orphan(sk);
-	sock->sk = NULL;
-	sock_put(sk);
-	return 0;
-}
-
 /* Set once by afmux_family_register(); 0 while unregistered. */
-static int afmux_family_nr;
+static int family_nr;
 
-static const struct proto_ops afmux_mux_ops = {
-	.family		= AFMUX_FAMILY_DEFAULT,
-	.owner		= THIS_MODULE,
-	.release	= afmux_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
-	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.poll		= datagram_poll,
-	.ioctl		= sock_no_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
-	.mmap		= sock_no_mmap,
-};
+int afmux_family_nr(void)
+{
+	return family_nr;
+}
 
 static int afmux_create(struct net *net, struct socket *sock, int protocol,
 			int kern)
@@ -64,12 +33,12 @@ static int afmux_create(struct net *net, struct socket *sock, int protocol,
 	if (protocol != 0)
 		return -EPROTONOSUPPORT;
 
-	sk = sk_alloc(net, afmux_family_nr, GFP_KERNEL, &afmux_proto,
-		      kern);
+	sk = sk_alloc(net, family_nr, GFP_KERNEL, &afmux_conn_proto, kern);
 	if (!sk)
 		return -ENOMEM;
 	sock->ops = &afmux_mux_ops;
 	sock_init_data(sock, sk);
+	afmux_mux_sock_init(sk);
 	return 0;
 }
 
@@ -108,26 +77,32 @@ int afmux_family_register(int family)
 
 	afmux_family_ops.family = family;
 
-	err = proto_register(&afmux_proto, 1);
+	err = proto_register(&afmux_conn_proto, 1);
 	if (err)
 		return err;
-	afmux_family_nr = family;
+	err = proto_register(&afmux_stream_proto, 1);
+	if (err)
+		goto err_conn_proto;
+	family_nr = family;
 	err = sock_register(&afmux_family_ops);
 	if (err)
 		goto err_proto_unregister;
 	return 0;
 
 err_proto_unregister:
-	afmux_family_nr = 0;
-	proto_unregister(&afmux_proto);
+	family_nr = 0;
+	proto_unregister(&afmux_stream_proto);
+err_conn_proto:
+	proto_unregister(&afmux_conn_proto);
 	return err;
 }
 
 void afmux_family_unregister(int family)
 {
 	sock_unregister(family);
-	afmux_family_nr = 0;
-	proto_unregister(&afmux_proto);
+	family_nr = 0;
+	proto_unregister(&afmux_stream_proto);
+	proto_unregister(&afmux_conn_proto);
 }
 
 #ifdef AFMUX_KUNIT

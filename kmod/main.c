@@ -17,6 +17,9 @@ module_param(family, int, 0444);
 MODULE_PARM_DESC(family, "address family number to register AF_MUX as (default "
 		 __stringify(AFMUX_FAMILY_DEFAULT) ")");
 
+/* Connection work (receive, transmit, teardown); see conn.c. */
+struct workqueue_struct *afmux_wq;
+
 static int __init afmux_init(void)
 {
 	int err;
@@ -27,7 +30,12 @@ static int __init afmux_init(void)
 		       family, NPROTO - 1);
 		return err;
 	}
+	afmux_wq = alloc_workqueue("afmux", 0, 0);
+	if (!afmux_wq)
+		return -ENOMEM;
 	err = afmux_family_register(family);
+	if (err)
+		destroy_workqueue(afmux_wq);
 	if (err == -EEXIST) {
 		pr_err("address family %d is already registered by another protocol; load with family=N to pick a free number\n",
 		       family);
@@ -44,6 +52,7 @@ static int __init afmux_init(void)
 static void __exit afmux_exit(void)
 {
 	afmux_family_unregister(family);
+	destroy_workqueue(afmux_wq);
 }
 
 module_init(afmux_init);

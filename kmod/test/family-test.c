@@ -24,7 +24,7 @@ static void afmux_family_test_check_range(struct kunit *test)
  */
 static void afmux_family_test_create(struct kunit *test)
 {
-	int family = afmux_family_nr;
+	int family = afmux_family_nr();
 	bool registered_here = false;
 	struct socket *sock;
 
@@ -38,7 +38,7 @@ static void afmux_family_test_create(struct kunit *test)
 					       0, &sock), 0);
 	KUNIT_EXPECT_PTR_EQ(test, sock->ops, &afmux_mux_ops);
 	KUNIT_EXPECT_EQ(test, sock->sk->sk_family, family);
-	KUNIT_EXPECT_PTR_EQ(test, sock->sk->sk_prot, &afmux_proto);
+	KUNIT_EXPECT_PTR_EQ(test, sock->sk->sk_prot, &afmux_conn_proto);
 	sock_release(sock);
 
 	KUNIT_EXPECT_EQ(test, sock_create_kern(&init_net, family, SOCK_DGRAM,

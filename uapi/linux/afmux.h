@@ -9,13 +9,158 @@
  * implementation was removed in Linux 3.5).  The module parameter "family"
  * overrides it; the number in use is published in AFMUX_FAMILY_PATH, and
  * userspace must read it from there rather than assume the default.
+ *
+ * Using it (see docs/protocol.md for the wire format):
+ *
+ *   mux = socket(family, SOCK_STREAM, 0);
+ *   ioctl(mux, AFMUX_IOC_ATTACH, &(struct afmux_attach){ .fd = tcp_fd });
+ *   fd = ioctl(mux, AFMUX_IOC_OPEN, &open);     - a new outgoing stream
+ *   fd = ioctl(mux, AFMUX_IOC_ACCEPT, &acc);    - the next incoming stream
+ *
+ * Each stream fd is a bidirectional byte stream (read, write, shutdown,
+ * poll, close) until both directions have ended.  After ATTACH the kernel
+ * owns the TCP socket's byte stream: do not read or write the TCP fd any
+ * more (closing it is fine; the mux holds its own reference).
  */
 #ifndef _UAPI_LINUX_AFMUX_H
 #define _UAPI_LINUX_AFMUX_H
 
 #include <linux/types.h>
+#include <linux/ioctl.h>
 
 #define AFMUX_FAMILY_DEFAULT	19
 #define AFMUX_FAMILY_PATH	"/sys/module/afmux/parameters/family"
+
+/* Longest stream key, in bytes.  Keys are arbitrary bytes; 0 is allowed. */
+#define AFMUX_KEY_MAX		1024
+
+/*
+ * Receive window of a stream: how many bytes the peer may send on it
+ * before the reader consumes any.  Settable per stream with the
+ * AFMUX_WINDOW socket option, within [AFMUX_WINDOW_MIN, AFMUX_WINDOW_MAX].
+ */
+#define AFMUX_WINDOW_DEFAULT	(256 * 1024)
+#define AFMUX_WINDOW_MIN	4096
+#define AFMUX_WINDOW_MAX	(64 * 1024 * 1024)
+
+/**
+ * struct afmux_attach - argument of AFMUX_IOC_ATTACH
+ * @fd: a connected TCP socket (IPv4 or IPv6)
+ * @flags: must be 0
+ * @reserved: must be 0
+ *
+ * Errors: EBADF (@fd not open), ENOTSOCK, EPROTONOSUPPORT (not TCP),
+ * ENOTCONN (not connected), EINVAL (listening, or nonzero @flags or
+ * @reserved), EISCONN (this mux socket is already attached), EBUSY (the
+ * TCP socket is already owned by an upper layer: kTLS or another ULP,
+ * sockmap, KCM, another mux socket).
+ */
+struct afmux_attach {
+	__s32	fd;
+	__u32	flags;
+	__u64	reserved;
+};
+
+/* Flags for the new stream fd in struct afmux_open and afmux_accept. */
+#define AFMUX_O_CLOEXEC		02000000	/* == O_CLOEXEC */
+#define AFMUX_O_NONBLOCK	00004000	/* == O_NONBLOCK */
+
+/**
+ * struct afmux_open - argument of AFMUX_IOC_OPEN
+ * @key: user pointer to the key bytes
+ * @key_len: length of the key, at most AFMUX_KEY_MAX
+ * @flags: AFMUX_O_CLOEXEC, AFMUX_O_NONBLOCK
+ * @stream_id: out: the new stream's ID (see docs/protocol.md)
+ * @reserved: must be 0
+ *
+ * Returns the new stream fd.  Errors: ENOTCONN (not attached), EINVAL
+ * (unknown flags, nonzero @reserved), EMSGSIZE (@key_len too long),
+ * EFAULT, EPIPE (the connection has ended or the peer sent GOAWAY),
+ * EMFILE/ENFILE, ENOMEM.
+ */
+struct afmux_open {
+	__u64	key;
+	__u32	key_len;
+	__u32	flags;
+	__u32	stream_id;
+	__u32	reserved;
+};
+
+/**
+ * struct afmux_accept - argument of AFMUX_IOC_ACCEPT
+ * @key: user pointer to a buffer for the key
+ * @key_len: in: size of that buffer; out: length of the key
+ * @flags: AFMUX_O_CLOEXEC, AFMUX_O_NONBLOCK
+ * @stream_id: out: the stream's ID as the peer assigned it
+ * @reserved: must be 0
+ *
+ * Returns the next incoming stream's fd, waiting for one unless the mux
+ * socket is non-blocking (EAGAIN).  If the buffer is too small the stream
+ * stays queued, @key_len says how much is needed, and the error is
+ * EMSGSIZE.  Other errors: ENOTCONN (not attached), EINVAL, EFAULT, EINTR,
+ * the connection's error (ECONNRESET, EPROTO) once nothing is queued, and
+ * EPIPE once the connection has ended and nothing is queued.
+ */
+struct afmux_accept {
+	__u64	key;
+	__u32	key_len;
+	__u32	flags;
+	__u32	stream_id;
+	__u32	reserved;
+};
+
+#define AFMUX_IOC_ATTACH	_IOW(0xaf, 1, struct afmux_attach)
+#define AFMUX_IOC_OPEN		_IOWR(0xaf, 2, struct afmux_open)
+#define AFMUX_IOC_ACCEPT	_IOWR(0xaf, 3, struct afmux_accept)
+
+/* Socket options, level SOL_AFMUX. */
+#define SOL_AFMUX		299
+
+/* stream: receive window in bytes (int, get/set) */
+#define AFMUX_WINDOW		1
+/* stream: struct afmux_stream_info (get) */
+#define AFMUX_STREAM_INFO	2
+/* mux socket: struct afmux_stats (get) */
+#define AFMUX_STATS		3
+
+#define AFMUX_STREAM_F_LOCAL	1	/* this end opened the stream */
+
+/**
+ * struct afmux_stream_info - what AFMUX_STREAM_INFO returns
+ * @stream_id: the ID the opener assigned
+ * @flags: AFMUX_STREAM_F_LOCAL
+ * @key_len: length of the key
+ * @window: current receive window
+ * @key: the key (first @key_len bytes valid)
+ */
+struct afmux_stream_info {
+	__u32	stream_id;
+	__u32	flags;
+	__u32	key_len;
+	__u32	window;
+	__u8	key[AFMUX_KEY_MAX];
+};
+
+/**
+ * struct afmux_stats - counters of one connection (AFMUX_STATS)
+ *
+ * Error counters say why a connection or stream ended; they only grow.
+ */
+struct afmux_stats {
+	__u64	frames_rx;
+	__u64	frames_tx;
+	__u64	bytes_rx;		/* stream payload received */
+	__u64	bytes_tx;		/* stream payload sent */
+	__u64	streams_opened;		/* by this end */
+	__u64	streams_accepted;	/* opened by the peer and queued */
+	__u64	streams_refused;	/* peer's OPEN refused: backlog full */
+	__u64	protocol_errors;	/* malformed input from the peer */
+	__u64	resets_rx;
+	__u64	resets_tx;
+	__u64	pings_rx;
+	__u64	data_discarded;		/* bytes for streams already closed */
+	__u32	streams_active;
+	__u32	last_error;		/* docs/protocol.md error code */
+};
 
 #endif /* _UAPI_LINUX_AFMUX_H */

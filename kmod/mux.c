@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mux.c - the mux socket (the fd socket(AF_MUX) returns): its ioctls
+ * ATTACH, OPEN and ACCEPT, poll, listen (the accept backlog), the
+ * AFMUX_STATS option, and release.
+ *
+ * The mux socket lock serialises attach and accept; the connection
+ * state they look at is under conn->lock (afmux.h).
+ */
+#include <linux/file.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <net/sock.h>
+
+#include "afmux.h"
+#include "frame.h"
+
+#define AFMUX_O_MASK	(O_CLOEXEC | O_NONBLOCK)
+
+static void conn_destruct(struct sock *sk)
+{
+	struct afmux_conn *conn = afmux_conn(sk);
+
+	xa_destroy(&conn->local);
+	xa_destroy(&conn->remote);
+	mutex_destroy(&conn->tx_mutex);
+}
+
+struct proto afmux_conn_proto = {
+	.name		= "AF_MUX",
+	.owner		= THIS_MODULE,
+	.obj_size	= sizeof(struct afmux_conn),
+};
+
+void afmux_mux_sock_init(struct sock *sk)
+{
+	afmux_conn_init(afmux_conn(sk));
+	sk->sk_destruct = conn_destruct;
+	sk->sk_max_ack_backlog = READ_ONCE(sock_net(sk)->core.sysctl_somaxconn);
+}
+
+static int mux_attach(struct afmux_conn *conn, void __user *uarg)
+{
+	struct afmux_attach a;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.reserved)
+		return -EINVAL;
+	return afmux_conn_attach(conn, a.fd);
+}
+
+static int mux_open(struct afmux_conn *conn, void __user *uarg)
+{
+	struct afmux_stream *st;
+	struct afmux_open a;
+	struct file *file;
+	u8 *key = NULL;
+	int fd, err;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved || (a.flags & ~AFMUX_O_MASK))
+		return -EINVAL;
+	if (a.key_len > AFMUX_KEY_MAX)
+		return -EMSGSIZE;
+	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags))
+		return -ENOTCONN;
+	if (a.key_len) {
+		key = memdup_user(u64_to_user_ptr(a.key), a.key_len);
+		if (IS_ERR(key))
+			return PTR_ERR(key);
+	}
+	fd = get_unused_fd_flags(a.flags & O_CLOEXEC);
+	if (fd < 0) {
+		kfree(key);
+		return fd;
+	}
+	st = afmux_stream_new(conn, 0, true, key, a.key_len, GFP_KERNEL);
+	kfree(key);
+	if (!st) {
+		err = -ENOMEM;
+		goto err_put_fd;
+	}
+
+	spin_lock_bh(&conn->lock);
+	err = 0;
+	if (test_bit(AFMUX_C_FAILED, &conn->flags) ||
+	    test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) ||
+	    conn->next_nr > AFMUX_STREAM_NR_MAX)
+		err = -EPIPE;
+	else if (xa_insert(&conn->local, conn->next_nr, st, GFP_ATOMIC))
+		err = -ENOMEM;
+	if (!err) {
+		st->nr = conn->next_nr++;
+		if (test_bit(AFMUX_C_PEER_READY, &conn->flags))
+			st->tx_limit = conn->peer_window;
+		set_bit(AFMUX_ST_IN_TABLE, &st->flags);
+		set_bit(AFMUX_ST_OPEN_WANTED, &st->flags);
+		sock_hold(&st->sk);	/* the table's */
+		conn->nr_streams++;
+		conn->stats.streams_opened++;
+		__afmux_tx_want(conn, st);
+	}
+	spin_unlock_bh(&conn->lock);
+	if (err) {
+		sock_put(&st->sk);	/* never numbered: just freed */
+		goto err_put_fd;
+	}
+
+	file = afmux_stream_file(st, a.flags);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	a.stream_id = st->nr;
+	if (copy_to_user(uarg, &a, sizeof(a))) {
+		fput(file);	/* the peer sees an empty stream */
+		err = -EFAULT;
+		goto err_put_fd;
+	}
+	fd_install(fd, file);
+	afmux_tx_kick(conn);
+	return fd;
+
+err_put_fd:
+	put_unused_fd(fd);
+	afmux_tx_kick(conn);
+	return err;
+}
+
+/* Wait for a stream on the accept queue or the end of the connection. */
+static int wait_acceptable(struct afmux_conn *conn, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = &conn->sk;
+	int rc;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	rc = sk_wait_event(sk, timeo, !list_empty(&conn->accept_q) ||
+			   test_bit(AFMUX_C_FAILED, &conn->flags), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Take the first stream off the accept queue into @a/@key, or say why
+ * not.  Caller holds the mux socket lock.
+ */
+static struct afmux_stream *dequeue(struct afmux_conn *conn,
+				    struct afmux_accept *a, u8 *key, int *err)
+{
+	struct afmux_stream *st;
+
+	*err = 0;
+	spin_lock_bh(&conn->lock);
+	st = list_first_entry_or_null(&conn->accept_q, struct afmux_stream,
+				      accept_node);
+	if (!st) {
+		if (!test_bit(AFMUX_C_ATTACHED, &conn->flags))
+			*err = -ENOTCONN;
+		else if (test_bit(AFMUX_C_FAILED, &conn->flags))
+			*err = conn->err ? -conn->err : -EPIPE;
+		else
+			*err = -EAGAIN;
+	} else if (st->key_len > a->key_len) {
+		a->key_len = st->key_len;
+		*err = -EMSGSIZE;
+		st = NULL;
+	} else {
+		list_del_init(&st->accept_node);
+		clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		conn->accept_len--;
+		a->key_len = st->key_len;
+		a->stream_id = st->nr;
+		memcpy(key, st->key, st->key_len);
+	}
+	spin_unlock_bh(&conn->lock);
+	return st;
+}
+
+/* Put @st back at the head of the accept queue: nothing is lost. */
+static void requeue(struct afmux_conn *conn, struct afmux_stream *st)
+{
+	spin_lock_bh(&conn->lock);
+	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) ||
+	    test_bit(AFMUX_ST_PEER_END, &st->flags)) {
+		list_add(&st->accept_node, &conn->accept_q);
+		set_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		conn->accept_len++;
+		st = NULL;
+	}
+	spin_unlock_bh(&conn->lock);
+	if (st)
+		sock_put(&st->sk);
+}
+
+static int mux_accept(struct socket *sock, void __user *uarg)
+{
+	struct afmux_conn *conn = afmux_conn(sock->sk);
+	struct afmux_stream *st = NULL;
+	struct afmux_accept a;
+	struct file *file;
+	long timeo;
+	u8 *key;
+	int fd, err;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved || (a.flags & ~AFMUX_O_MASK))
+		return -EINVAL;
+	key = kmalloc(AFMUX_KEY_MAX, GFP_KERNEL);
+	if (!key)
+		return -ENOMEM;
+
+	lock_sock(&conn->sk);
+	timeo = sock_rcvtimeo(&conn->sk, sock->file->f_flags & O_NONBLOCK);
+	for (;;) {
+		st = dequeue(conn, &a, key, &err);
+		if (st || err != -EAGAIN)
+			break;
+		if (!timeo)
+			break;
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		err = wait_acceptable(conn, &timeo);
+		if (err)
+			break;
+	}
+	release_sock(&conn->sk);
+
+	if (err == -EMSGSIZE && put_user(a.key_len,
+				(u32 __user *)(uarg + offsetof(struct afmux_accept, key_len))))
+		err = -EFAULT;
+	if (!st)
+		goto out;
+
+	fd = get_unused_fd_flags(a.flags & O_CLOEXEC);
+	if (fd < 0 || copy_to_user(u64_to_user_ptr(a.key), key, a.key_len) ||
+	    copy_to_user(uarg, &a, sizeof(a))) {
+		err = fd < 0 ? fd : -EFAULT;
+		if (fd >= 0)
+			put_unused_fd(fd);
+		requeue(conn, st);
+		goto out;
+	}
+	file = afmux_stream_file(st, a.flags);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		err = PTR_ERR(file);
+		goto out;
+	}
+	fd_install(fd, file);
+	err = fd;
+out:
+	kfree(key);
+	return err;
+}
+
+static int mux_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct afmux_conn *conn = afmux_conn(sock->sk);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case AFMUX_IOC_ATTACH:
+		return mux_attach(conn, uarg);
+	case AFMUX_IOC_OPEN:
+		return mux_open(conn, uarg);
+	case AFMUX_IOC_ACCEPT:
+		return mux_accept(sock, uarg);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+static __poll_t mux_poll(struct file *file, struct socket *sock,
+			 poll_table *wait)
+{
+	struct afmux_conn *conn = afmux_conn(sock->sk);
+	__poll_t mask = 0;
+
+	sock_poll_wait(file, sock, wait);
+	if (READ_ONCE(conn->sk.sk_err))
+		mask |= EPOLLERR;
+	if (!list_empty_careful(&conn->accept_q))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (test_bit(AFMUX_C_FAILED, &conn->flags))
+		mask |= EPOLLHUP;
+	else if (test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+		 !test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static int mux_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+
+	backlog = clamp_t(int, backlog, 1,
+			  READ_ONCE(sock_net(sk)->core.sysctl_somaxconn));
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	return 0;
+}
+
+static int mux_getsockopt(struct socket *sock, int level, int optname,
+			  char __user *optval, int __user *optlen)
+{
+	struct afmux_conn *conn = afmux_conn(sock->sk);
+	struct afmux_stats stats;
+	int len;
+
+	if (level != SOL_AFMUX || optname != AFMUX_STATS)
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	spin_lock_bh(&conn->lock);
+	stats = conn->stats;
+	stats.streams_active = conn->nr_streams;
+	spin_unlock_bh(&conn->lock);
+	len = min_t(unsigned int, len, sizeof(stats));
+	if (copy_to_user(optval, &stats, len))
+		return -EFAULT;
+	return put_user(len, optlen);
+}
+
+static int mux_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct afmux_conn *conn;
+	struct afmux_stream *st, *tmp;
+
+	if (!sk)
+		return 0;
+	conn = afmux_conn(sk);
+
+	lock_sock(sk);
+	spin_lock_bh(&conn->lock);
+	set_bit(AFMUX_C_RELEASED, &conn->flags);
+	if (test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+	    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
+		conn->goaway_code = AFMUX_NO_ERROR;
+		set_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags);
+		__afmux_tx_want(conn, NULL);
+	}
+	/* Streams nobody accepted: refused after all. */
+	list_for_each_entry_safe(st, tmp, &conn->accept_q, accept_node) {
+		list_del_init(&st->accept_node);
+		clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		conn->accept_len--;
+		set_bit(AFMUX_ST_CLOSED, &st->flags);
+		if (!test_bit(AFMUX_C_FAILED, &conn->flags)) {
+			st->reset_code = AFMUX_REFUSED_STREAM;
+			set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+			__afmux_tx_want(conn, st);
+		}
+		__afmux_stream_finish(st);
+		sock_put(&st->sk);	/* the queue's */
+	}
+	spin_unlock_bh(&conn->lock);
+	release_sock(sk);
+
+	afmux_tx_kick(conn);
+	afmux_conn_maybe_teardown(conn);
+	sock_orphan(sk);
+	sock->sk = NULL;
+	sock_put(sk);
+	return 0;
+}
+
+const struct proto_ops afmux_mux_ops = {
+	.family		= AFMUX_FAMILY_DEFAULT,
+	.owner		= THIS_MODULE,
+	.release	= mux_release,
+	.bind		= sock_no_bind,
+	.connect	= sock_no_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= sock_no_accept,
+	.getname	= sock_no_getname,
+	.poll		= mux_poll,
+	.ioctl		= mux_ioctl,
+	.listen		= mux_listen,
+	.shutdown	= sock_no_shutdown,
+	.getsockopt	= mux_getsockopt,
+	.sendmsg	= sock_no_sendmsg,
+	.recvmsg	= sock_no_recvmsg,
+	.mmap		= sock_no_mmap,
+};

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rx.c - the receive path: read TCP, parse, deliver to streams.
+ *
+ * TCP's data_ready callback reads the TCP socket with tcp_read_sock()
+ * (softirq, under bh_lock_sock) unless a task owns the socket, in which
+ * case rx_work does it under lock_sock - the way strparser does.  The
+ * parser (parser.c) copies headers and control payloads; DATA payload is
+ * queued on the stream as clones of TCP's skbs (struct afmux_rx_cb says
+ * which bytes).  The receive path never blocks: a stream's reader being
+ * slow costs only that stream's window, never the connection.
+ *
+ * Everything here runs under the TCP socket lock (the receive
+ * serialisation of afmux.h) and takes conn->lock for shared state.
+ */
+#include <linux/skbuff.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "afmux.h"
+#include "compat.h"
+#include "frame.h"
+#include "window.h"
+
+/* Errors of the callbacks below, as connection error codes. */
+#define RX_EFLOW	EOVERFLOW	/* FLOW_CONTROL_ERROR */
+
+static struct afmux_conn *parser_conn(struct afmux_parser *p)
+{
+	return container_of(p, struct afmux_conn, parser);
+}
+
+static int rx_preface(struct afmux_parser *p, const struct afmux_preface *pf)
+{
+	struct afmux_conn *conn = parser_conn(p);
+	struct afmux_stream *st;
+	unsigned long nr;
+
+	spin_lock_bh(&conn->lock);
+	conn->peer_window = pf->window;
+	set_bit(AFMUX_C_PEER_READY, &conn->flags);
+	/* Streams opened before the preface had no credit yet. */
+	xa_for_each(&conn->local, nr, st) {
+		WRITE_ONCE(st->tx_limit, pf->window);
+		st->sk.sk_write_space(&st->sk);
+	}
+	spin_unlock_bh(&conn->lock);
+	return 0;
+}
+
+/*
+ * The stream a frame names, NULL if it is over.  -EPROTO in @err if it
+ * was never opened.  Caller holds conn->lock.
+ */
+static struct afmux_stream *lookup(struct afmux_conn *conn, u32 stream,
+				   int *err)
+{
+	u32 nr = stream & ~AFMUX_STREAM_R;
+
+	*err = 0;
+	if (stream & AFMUX_STREAM_R) {
+		if (nr >= conn->next_nr) {
+			*err = -EPROTO;
+			return NULL;
+		}
+		return xa_load(&conn->local, nr);
+	}
+	if (nr > conn->rx_last_nr) {
+		*err = -EPROTO;
+		return NULL;
+	}
+	return xa_load(&conn->remote, nr);
+}
+
+static bool rx_closed(const struct afmux_stream *st)
+{
+	return test_bit(AFMUX_ST_CLOSED, &st->flags) ||
+	       test_bit(AFMUX_ST_RESET_WANTED, &st->flags) ||
+	       test_bit(AFMUX_ST_RESET_SENT, &st->flags);
+}
+
+/* A DATA header: check it and choose where its payload goes. */
+static int rx_data_hdr(struct afmux_conn *conn, const struct afmux_hdr *h,
+		       bool *kick)
+{
+	struct afmux_stream *st;
+	int err;
+
+	lockdep_assert_held(&conn->lock);
+	st = lookup(conn, h->stream, &err);
+	if (err)
+		return err;
+	if (!st) {
+		conn->stats.data_discarded += h->len;
+		return 0;
+	}
+	if (test_bit(AFMUX_ST_PEER_END, &st->flags))
+		return -EPROTO;
+	if (!afmux_window_fits(st->rx_limit, st->rx_recvd, h->len))
+		return -RX_EFLOW;
+	st->rx_recvd += h->len;
+	if (rx_closed(st)) {
+		conn->stats.data_discarded += h->len;
+		if (!test_bit(AFMUX_ST_RESET_WANTED, &st->flags) &&
+		    !test_bit(AFMUX_ST_RESET_SENT, &st->flags)) {
+			st->reset_code = AFMUX_CANCEL;
+			set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+			__afmux_tx_want(conn, st);
+			*kick = true;
+		}
+		return 0;
+	}
+	conn->stats.bytes_rx += h->len;
+	sock_hold(&st->sk);
+	conn->rx_st = st;
+	return 0;
+}
+
+static int rx_data(struct afmux_parser *p, const struct afmux_hdr *h,
+		   struct sk_buff *skb, unsigned int off, unsigned int len)
+{
+	struct afmux_conn *conn = parser_conn(p);
+	struct afmux_stream *st = conn->rx_st;
+	struct sk_buff *clone;
+	int err = 0;
+
+	if (st) {
+		clone = skb_clone(skb, GFP_ATOMIC);
+		if (clone) {
+			afmux_rx_cb(clone)->off = off;
+			afmux_rx_cb(clone)->len = len;
+			skb_set_owner_r(clone, &st->sk);
+			skb_queue_tail(&st->sk.sk_receive_queue, clone);
+			st->sk.sk_data_ready(&st->sk);
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	if (p->data_left == len && st) {	/* the frame's last bytes */
+		conn->rx_st = NULL;
+		sock_put(&st->sk);
+	}
+	return err;
+}
+
+static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
+		   const u8 *key, bool *kick)
+{
+	struct afmux_stream *st = NULL;
+	bool refuse;
+	int err = 0;
+
+	spin_lock_bh(&conn->lock);
+	if (h->stream <= conn->rx_last_nr) {
+		spin_unlock_bh(&conn->lock);
+		return -EPROTO;
+	}
+	conn->rx_last_nr = h->stream;
+	refuse = test_bit(AFMUX_C_RELEASED, &conn->flags) ||
+		 test_bit(AFMUX_C_GOAWAY_SENT, &conn->flags) ||
+		 conn->accept_len >= READ_ONCE(conn->sk.sk_max_ack_backlog);
+	spin_unlock_bh(&conn->lock);
+
+	if (!refuse) {
+		st = afmux_stream_new(conn, h->stream, false, key, h->len,
+				      GFP_ATOMIC);
+		refuse = !st;
+	}
+
+	spin_lock_bh(&conn->lock);
+	if (!refuse && (test_bit(AFMUX_C_RELEASED, &conn->flags) ||
+			xa_insert(&conn->remote, st->nr, st, GFP_ATOMIC)))
+		refuse = true;
+	if (!refuse) {
+		st->tx_limit = conn->peer_window;
+		set_bit(AFMUX_ST_IN_TABLE, &st->flags);
+		set_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		sock_hold(&st->sk);	/* the table's; the queue has the first */
+		list_add_tail(&st->accept_node, &conn->accept_q);
+		conn->accept_len++;
+		conn->nr_streams++;
+		conn->stats.streams_accepted++;
+		conn->sk.sk_data_ready(&conn->sk);
+		st = NULL;
+	} else if (conn->nr_refused < ARRAY_SIZE(conn->refused)) {
+		conn->refused[conn->nr_refused++] = h->stream;
+		conn->stats.streams_refused++;
+		__afmux_tx_want(conn, NULL);
+		*kick = true;
+	} else {
+		/* The peer opens faster than it reads our refusals. */
+		err = -ENOMEM;
+	}
+	spin_unlock_bh(&conn->lock);
+	if (st)
+		sock_put(&st->sk);
+	return err;
+}
+
+/* END, RESET, WINDOW.  Caller holds conn->lock. */
+static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
+			 const u8 *payload)
+{
+	struct afmux_stream *st;
+	u32 limit;
+	int err;
+
+	st = lookup(conn, h->stream, &err);
+	if (!st)
+		return err;	/* 0: over, ignored */
+
+	switch (h->type) {
+	case AFMUX_T_END:
+		if (test_and_set_bit(AFMUX_ST_PEER_END, &st->flags))
+			return -EPROTO;
+		WRITE_ONCE(st->sk.sk_shutdown,
+			   st->sk.sk_shutdown | RCV_SHUTDOWN);
+		st->sk.sk_data_ready(&st->sk);
+		break;
+	case AFMUX_T_RESET:
+		conn->stats.resets_rx++;
+		__afmux_stream_kill(st, ECONNRESET);
+		set_bit(AFMUX_ST_PURGE, &st->flags);
+		set_bit(AFMUX_ST_PEER_RESET, &st->flags);
+		break;
+	case AFMUX_T_WINDOW:
+		limit = get_unaligned_be32(payload);
+		if (!afmux_window_update_ok(st->tx_limit, limit,
+					    st->tx_accepted))
+			return -RX_EFLOW;
+		WRITE_ONCE(st->tx_limit, limit);
+		st->sk.sk_write_space(&st->sk);
+		return 0;
+	}
+	__afmux_stream_finish(st);
+	return 0;
+}
+
+static int rx_goaway(struct afmux_conn *conn, const u8 *payload)
+{
+	u32 last = get_unaligned_be32(payload);
+	u32 code = get_unaligned_be32(payload + 4);
+	struct afmux_stream *st;
+	unsigned long nr;
+
+	spin_lock_bh(&conn->lock);
+	set_bit(AFMUX_C_PEER_GOAWAY, &conn->flags);
+	if (code != AFMUX_NO_ERROR)
+		conn->stats.last_error = code;
+	/* Our streams above @last will never be accepted. */
+	xa_for_each_start(&conn->local, nr, st, (unsigned long)last + 1) {
+		__afmux_stream_kill(st, ECONNRESET);
+		set_bit(AFMUX_ST_PEER_RESET, &st->flags);
+		__afmux_stream_finish(st);
+	}
+	spin_unlock_bh(&conn->lock);
+	conn->sk.sk_state_change(&conn->sk);
+	if (code != AFMUX_NO_ERROR)
+		afmux_conn_fail(conn, ECONNRESET, AFMUX_NO_ERROR);
+	return 0;
+}
+
+static int rx_frame(struct afmux_parser *p, const struct afmux_hdr *h,
+		    const u8 *payload)
+{
+	struct afmux_conn *conn = parser_conn(p);
+	bool kick = false;
+	int err = 0;
+
+	spin_lock_bh(&conn->lock);
+	conn->stats.frames_rx++;
+	switch (h->type) {
+	case AFMUX_T_DATA:
+		err = rx_data_hdr(conn, h, &kick);
+		break;
+	case AFMUX_T_END:
+	case AFMUX_T_RESET:
+	case AFMUX_T_WINDOW:
+		err = rx_stream_ctl(conn, h, payload);
+		break;
+	case AFMUX_T_PING:
+		conn->stats.pings_rx++;
+		if (h->flags & AFMUX_FLAG_ACK)
+			break;
+		/* One answer is queued at a time: the latest PING's. */
+		memcpy(conn->ping_data, payload, AFMUX_PING_LEN);
+		set_bit(AFMUX_C_PING_ACK, &conn->flags);
+		__afmux_tx_want(conn, NULL);
+		kick = true;
+		break;
+	}
+	spin_unlock_bh(&conn->lock);
+
+	if (h->type == AFMUX_T_OPEN)
+		err = rx_open(conn, h, payload, &kick);
+	else if (h->type == AFMUX_T_GOAWAY)
+		err = rx_goaway(conn, payload);
+	if (kick)
+		afmux_conn_queue_work(conn, &conn->tx_work);
+	return err;
+}
+
+const struct afmux_parser_ops afmux_rx_ops = {
+	.preface	= rx_preface,
+	.frame		= rx_frame,
+	.data		= rx_data,
+};
+
+static int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
+		    unsigned int off, size_t len)
+{
+	struct afmux_conn *conn = desc->arg.data;
+	int err;
+
+	err = afmux_parser_feed(&conn->parser, skb, off, len);
+	if (err < 0) {
+		desc->error = err;
+		desc->count = 0;
+	}
+	return len;
+}
+
+static u32 error_code(int err)
+{
+	switch (err) {
+	case -EPROTONOSUPPORT:
+		return AFMUX_VERSION_ERROR;
+	case -RX_EFLOW:
+		return AFMUX_FLOW_CONTROL_ERROR;
+	case -ENOMEM:
+		return AFMUX_INTERNAL_ERROR;
+	default:
+		return AFMUX_PROTOCOL_ERROR;
+	}
+}
+
+/* Read what TCP has.  Caller holds the TCP socket lock. */
+static void rx_read(struct afmux_conn *conn)
+{
+	struct sock *tsk = conn->tsk;
+	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
+	int err;
+
+	if (conn->parser.state == AFMUX_PARSE_DEAD ||
+	    test_bit(AFMUX_C_FAILED, &conn->flags))
+		return;
+	tcp_read_sock(tsk, &desc, rx_actor);
+	if (desc.error) {
+		spin_lock_bh(&conn->lock);
+		conn->stats.protocol_errors++;
+		spin_unlock_bh(&conn->lock);
+		afmux_conn_fail(conn, desc.error == -ENOMEM ? ENOMEM : EPROTO,
+				error_code(desc.error));
+		return;
+	}
+	if ((READ_ONCE(tsk->sk_shutdown) & RCV_SHUTDOWN) &&
+	    skb_queue_empty_lockless(&tsk->sk_receive_queue)) {
+		/* TCP ended: a clean end only after GOAWAY, with no stream
+		 * left unfinished.
+		 */
+		err = READ_ONCE(tsk->sk_err);
+		if (!err && !(test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) &&
+			      !READ_ONCE(conn->nr_streams)))
+			err = ECONNRESET;
+		afmux_conn_fail(conn, err, AFMUX_NO_ERROR);
+	}
+}
+
+/* TCP's data_ready callback. */
+void afmux_rx_data_ready(struct sock *tsk)
+{
+	struct afmux_conn *conn;
+
+	read_lock_bh(&tsk->sk_callback_lock);
+	conn = tsk->sk_user_data;
+	if (conn) {
+		/* As strparser: a task owns the socket, read from a work. */
+		if (sock_owned_by_user_nocheck(tsk))
+			afmux_conn_queue_work(conn, &conn->rx_work);
+		else
+			rx_read(conn);
+	}
+	read_unlock_bh(&tsk->sk_callback_lock);
+}
+
+void afmux_rx_work(struct work_struct *work)
+{
+	struct afmux_conn *conn = container_of(work, struct afmux_conn,
+					       rx_work);
+	struct sock *tsk = conn->tsk;
+
+	lock_sock(tsk);
+	if (!test_bit(AFMUX_C_DETACHED, &conn->flags))
+		rx_read(conn);
+	release_sock(tsk);
+	afmux_conn_maybe_teardown(conn);
+	sock_put(&conn->sk);
+}

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tx.c - the transmit pump: turns queued work into frames on TCP.
+ *
+ * Work is queued under conn->lock: connection frames as conn flags
+ * (GOAWAY, PING answer), refused stream numbers in conn->refused, and
+ * streams with something to send on conn->tx_ready (in the order they
+ * were opened, so OPEN frames go out in number order).  The pump takes
+ * one frame at a time, round-robin across streams, and writes it to TCP
+ * without blocking: the header and control payload are copied into TCP
+ * (small), DATA payload pages are handed over by reference.  When TCP is
+ * full the pump stops; TCP's write_space callback restarts it.
+ *
+ * The pump runs under conn->tx_mutex, from whatever context queued the
+ * work (sendmsg, recvmsg, release) if the mutex is free, or from
+ * tx_work.  It never blocks and never takes a stream's socket lock.
+ */
+#include <linux/net.h>
+#include <linux/tcp.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "afmux.h"
+#include "compat.h"
+#include "frame.h"
+
+#define AFMUX_TX_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
+
+/* Queue @st (may be NULL) for the pump.  Caller holds conn->lock. */
+void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st)
+{
+	lockdep_assert_held(&conn->lock);
+	if (st && !test_and_set_bit(AFMUX_ST_ON_TX, &st->flags))
+		list_add_tail(&st->tx_node, &conn->tx_ready);
+	WRITE_ONCE(conn->tx_more, true);
+}
+
+static void txf_ctl(struct afmux_txf *f, u8 type, u8 flags, u32 stream,
+		    const void *payload, unsigned int len)
+{
+	struct afmux_hdr h = { .type = type, .flags = flags, .len = len,
+			       .stream = stream };
+
+	afmux_hdr_encode(f->buf, &h);
+	memcpy(f->buf + AFMUX_HDR_LEN, payload, len);
+	f->buf_len = AFMUX_HDR_LEN + len;
+}
+
+/* The stream field of a frame we send about @st. */
+static u32 wire_stream(const struct afmux_stream *st)
+{
+	return test_bit(AFMUX_ST_LOCAL, &st->flags) ? st->nr :
+						      st->nr | AFMUX_STREAM_R;
+}
+
+/*
+ * Build @st's next frame into @f.  Returns false if @st has nothing to
+ * send.  Caller holds conn->lock.
+ */
+static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
+			      struct afmux_txf *f, struct sk_buff_head *drop)
+{
+	struct sk_buff *skb;
+	__be32 be;
+
+	if (test_and_clear_bit(AFMUX_ST_RESET_WANTED, &st->flags)) {
+		/* The pump alone consumes the write queue. */
+		skb_queue_splice_init(&st->sk.sk_write_queue, drop);
+		clear_bit(AFMUX_ST_END_WANTED, &st->flags);
+		clear_bit(AFMUX_ST_WINDOW_WANTED, &st->flags);
+		set_bit(AFMUX_ST_RESET_SENT, &st->flags);
+		if (test_and_clear_bit(AFMUX_ST_OPEN_WANTED, &st->flags))
+			return false;	/* the peer never heard of it */
+		be = cpu_to_be32(st->reset_code);
+		txf_ctl(f, AFMUX_T_RESET, 0, wire_stream(st), &be, sizeof(be));
+		conn->stats.resets_tx++;
+		return true;
+	}
+	if (test_bit(AFMUX_ST_RESET_SENT, &st->flags) ||
+	    test_bit(AFMUX_ST_PEER_RESET, &st->flags)) {
+		skb_queue_splice_init(&st->sk.sk_write_queue, drop);
+		return false;
+	}
+	if (test_and_clear_bit(AFMUX_ST_OPEN_WANTED, &st->flags)) {
+		struct afmux_hdr h = { .type = AFMUX_T_OPEN,
+				       .len = st->key_len, .stream = st->nr };
+
+		afmux_hdr_encode(f->buf, &h);
+		f->buf_len = AFMUX_HDR_LEN;
+		f->ext = st->key;
+		f->ext_len = st->key_len;
+		return true;
+	}
+	if (test_and_clear_bit(AFMUX_ST_WINDOW_WANTED, &st->flags)) {
+		be = cpu_to_be32(st->rx_limit);
+		txf_ctl(f, AFMUX_T_WINDOW, 0, wire_stream(st), &be, sizeof(be));
+		return true;
+	}
+	skb = skb_peek(&st->sk.sk_write_queue);
+	if (skb) {
+		u32 sent = afmux_tx_cb(skb)->sent;
+		u32 len = min_t(u32, skb->len - sent, AFMUX_DATA_SEND_MAX);
+		struct afmux_hdr h = { .type = AFMUX_T_DATA, .len = len,
+				       .stream = wire_stream(st) };
+
+		afmux_hdr_encode(f->buf, &h);
+		f->buf_len = AFMUX_HDR_LEN;
+		f->skb = skb;
+		f->data_off = sent;
+		f->data_left = len;
+		conn->stats.bytes_tx += len;
+		return true;
+	}
+	if (test_and_clear_bit(AFMUX_ST_END_WANTED, &st->flags) &&
+	    !test_bit(AFMUX_ST_END_SENT, &st->flags)) {
+		txf_ctl(f, AFMUX_T_END, 0, wire_stream(st), NULL, 0);
+		set_bit(AFMUX_ST_END_SENT, &st->flags);
+		return true;
+	}
+	return false;
+}
+
+/* Choose the next frame.  Caller holds conn->lock. */
+static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f,
+		       struct sk_buff_head *drop)
+{
+	struct afmux_stream *st;
+	__be32 be[2];
+
+	lockdep_assert_held(&conn->lock);
+	memset(f, 0, sizeof(*f));
+	if (test_and_clear_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags)) {
+		be[0] = cpu_to_be32(conn->rx_last_nr);
+		be[1] = cpu_to_be32(conn->goaway_code);
+		txf_ctl(f, AFMUX_T_GOAWAY, 0, 0, be, sizeof(be));
+		set_bit(AFMUX_C_GOAWAY_SENT, &conn->flags);
+		return true;
+	}
+	if (test_bit(AFMUX_C_FAILED, &conn->flags))
+		return false;
+	if (test_and_clear_bit(AFMUX_C_PING_ACK, &conn->flags)) {
+		txf_ctl(f, AFMUX_T_PING, AFMUX_FLAG_ACK, 0, conn->ping_data,
+			AFMUX_PING_LEN);
+		return true;
+	}
+	if (conn->nr_refused) {
+		be[0] = cpu_to_be32(AFMUX_REFUSED_STREAM);
+		txf_ctl(f, AFMUX_T_RESET, 0,
+			conn->refused[--conn->nr_refused] | AFMUX_STREAM_R,
+			be, sizeof(be[0]));
+		conn->stats.resets_tx++;
+		return true;
+	}
+	while (!list_empty(&conn->tx_ready)) {
+		st = list_first_entry(&conn->tx_ready, struct afmux_stream,
+				      tx_node);
+		if (pick_stream_frame(conn, st, f, drop)) {
+			/* Round robin: the stream goes to the back. */
+			list_move_tail(&st->tx_node, &conn->tx_ready);
+			sock_hold(&st->sk);
+			f->st = st;
+			return true;
+		}
+		list_del_init(&st->tx_node);
+		clear_bit(AFMUX_ST_ON_TX, &st->flags);
+		__afmux_stream_finish(st);
+	}
+	return false;
+}
+
+/* Write the rest of the current frame; 0 when all of it is in TCP. */
+static int send_frame(struct afmux_conn *conn, struct afmux_txf *f)
+{
+	while (f->copy_off < f->buf_len + f->ext_len) {
+		struct msghdr msg = { .msg_flags = AFMUX_TX_FLAGS };
+		struct kvec vec[2];
+		unsigned int n = 0, off = f->copy_off;
+		int ret;
+
+		if (off < f->buf_len) {
+			vec[n].iov_base = f->buf + off;
+			vec[n++].iov_len = f->buf_len - off;
+			off = 0;
+		} else {
+			off -= f->buf_len;
+		}
+		if (f->ext_len) {
+			vec[n].iov_base = (void *)f->ext + off;
+			vec[n++].iov_len = f->ext_len - off;
+		}
+		ret = kernel_sendmsg(conn->tcp, &msg, vec, n,
+				     f->buf_len + f->ext_len - f->copy_off);
+		if (ret < 0)
+			return ret;
+		f->copy_off += ret;
+	}
+	while (f->data_left) {
+		struct sk_buff *skb = f->skb;
+		unsigned int off = f->data_off;
+		const skb_frag_t *frag;
+		unsigned int i, n;
+		int ret;
+
+		/* Write-queue skbs hold their payload in page fragments. */
+		for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+			frag = &skb_shinfo(skb)->frags[i];
+			if (off < skb_frag_size(frag))
+				break;
+			off -= skb_frag_size(frag);
+		}
+		if (WARN_ON_ONCE(i == skb_shinfo(skb)->nr_frags))
+			return -EFAULT;
+		n = min_t(unsigned int, skb_frag_size(frag) - off, f->data_left);
+		ret = afmux_sendpage(conn->tcp, skb_frag_page(frag),
+				     skb_frag_off(frag) + off, n,
+				     AFMUX_TX_FLAGS);
+		if (ret < 0)
+			return ret;
+		f->data_off += ret;
+		f->data_left -= ret;
+	}
+	return 0;
+}
+
+/* The current frame is in TCP: account for it and let go of it. */
+static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
+{
+	struct afmux_stream *st = f->st;
+	struct sk_buff *skb = f->skb;
+
+	spin_lock_bh(&conn->lock);
+	conn->stats.frames_tx++;
+	if (skb) {
+		afmux_tx_cb(skb)->sent = f->data_off;
+		if (f->data_off == skb->len)
+			skb_unlink(skb, &st->sk.sk_write_queue);
+		else
+			skb = NULL;
+	}
+	if (st)
+		__afmux_stream_finish(st);
+	spin_unlock_bh(&conn->lock);
+	consume_skb(skb);	/* wakes the writer (sock_wfree) */
+	if (st)
+		sock_put(&st->sk);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Let go of an unfinished frame (the connection is over). */
+void afmux_tx_drop(struct afmux_conn *conn)
+{
+	struct afmux_txf *f = &conn->txf;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	if (f->st)
+		sock_put(&f->st->sk);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Push out what MSG_MORE held back. */
+static void push(struct afmux_conn *conn)
+{
+	tcp_sock_set_nodelay(conn->tsk);
+}
+
+static void pump(struct afmux_conn *conn)
+{
+	struct afmux_txf *f = &conn->txf;
+	struct sk_buff_head drop;
+	bool sent = false;
+	int err = 0;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
+	    test_bit(AFMUX_C_DETACHED, &conn->flags))
+		return;
+	__skb_queue_head_init(&drop);
+	WRITE_ONCE(conn->tx_more, false);
+	smp_mb();	/* tx_more cleared before looking; pairs with kick */
+	for (;;) {
+		if (!f->buf_len) {
+			bool picked;
+
+			spin_lock_bh(&conn->lock);
+			picked = pick_frame(conn, f, &drop);
+			spin_unlock_bh(&conn->lock);
+			__skb_queue_purge(&drop);
+			if (!picked)
+				break;
+		}
+		err = send_frame(conn, f);
+		if (err == -EAGAIN) {
+			set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
+			smp_mb__after_atomic();	/* pairs with write_space */
+			if (!sk_stream_is_writeable(conn->tsk))
+				break;
+			clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
+			continue;
+		}
+		if (err)
+			break;
+		sent = true;
+		frame_done(conn, f);
+	}
+	if (sent)
+		push(conn);
+	if (err && err != -EAGAIN) {
+		afmux_tx_drop(conn);
+		afmux_conn_fail(conn, err == -EPIPE ? ECONNRESET : -err,
+				AFMUX_NO_ERROR);
+	}
+}
+
+/**
+ * afmux_tx_kick - run the pump if nobody is running it
+ * @conn: the connection; the caller holds a reference
+ *
+ * Context: process, no spinlocks; may take the TCP socket lock.
+ */
+void afmux_tx_kick(struct afmux_conn *conn)
+{
+	for (;;) {
+		if (!mutex_trylock(&conn->tx_mutex))
+			return;	/* the holder sees tx_more */
+		pump(conn);
+		mutex_unlock(&conn->tx_mutex);
+		smp_mb();	/* pairs with the barrier in pump() */
+		if (!READ_ONCE(conn->tx_more) ||
+		    test_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
+			return;
+	}
+}
+
+void afmux_tx_work(struct work_struct *work)
+{
+	struct afmux_conn *conn = container_of(work, struct afmux_conn,
+					       tx_work);
+
+	mutex_lock(&conn->tx_mutex);
+	pump(conn);
+	mutex_unlock(&conn->tx_mutex);
+	afmux_tx_kick(conn);
+	afmux_conn_maybe_teardown(conn);
+	sock_put(&conn->sk);
+}
+
+/* TCP's write_space callback: TCP has room again. */
+void afmux_tx_write_space(struct sock *tsk)
+{
+	struct afmux_conn *conn;
+
+	read_lock_bh(&tsk->sk_callback_lock);
+	conn = tsk->sk_user_data;
+	if (conn && test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
+		afmux_conn_queue_work(conn, &conn->tx_work);
+	read_unlock_bh(&tsk->sk_callback_lock);
+}
