@@ -39,7 +39,12 @@ selftests: userspace
 lint:
 	@kt=$(KTOOLS); $$kt/scripts/checkpatch.pl --strict --no-tree --quiet \
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-		-f kmod/*.c kmod/*.h kmod/test/*.c uapi/linux/*.h
+		-f $(filter-out kmod/compat.h,$(wildcard kmod/*.c kmod/*.h kmod/test/*.c uapi/linux/*.h))
+	@# compat.h is where version tests belong (and the only place).
+	@kt=$(KTOOLS); $$kt/scripts/checkpatch.pl --strict --no-tree --quiet \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+		-f kmod/compat.h
+	@! grep -n LINUX_VERSION_CODE $(filter-out kmod/compat.h,$(wildcard kmod/*.c kmod/*.h))
 	@for k in $(KDIRS); do \
 		AFMUX_BUILD_TAG=sparse- tools/build-module $$k C=2 CHECK="sparse -Wno-decl" || exit 1; \
 	done

@@ -138,6 +138,12 @@ struct afmux_stream {
 	u32 nr;				/* the opener's number */
 	u16 key_len;
 	u8 *key;
+	/*
+	 * Truesize of the write queue.  Not sk_wmem_alloc: that would keep
+	 * sk_free() from ever destroying a stream whose queue a reset
+	 * left behind; the destructor purges the queue instead.
+	 */
+	atomic_t tx_mem;
 
 	/* Under conn->lock. */
 	unsigned long flags;		/* AFMUX_ST_* */

@@ -232,8 +232,9 @@ static int mux_accept(struct socket *sock, void __user *uarg)
 	}
 	release_sock(&conn->sk);
 
-	if (err == -EMSGSIZE && put_user(a.key_len,
-				(u32 __user *)(uarg + offsetof(struct afmux_accept, key_len))))
+	if (err == -EMSGSIZE &&
+	    put_user(a.key_len, (u32 __user *)(uarg +
+				offsetof(struct afmux_accept, key_len))))
 		err = -EFAULT;
 	if (!st)
 		goto out;

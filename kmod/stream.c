@@ -54,7 +54,7 @@ static u32 stream_tx_space(struct afmux_stream *st)
 {
 	struct sock *sk = &st->sk;
 
-	if (sk_wmem_alloc_get(sk) >= READ_ONCE(sk->sk_sndbuf))
+	if (atomic_read(&st->tx_mem) >= READ_ONCE(sk->sk_sndbuf))
 		return 0;
 	return afmux_credit(READ_ONCE(st->tx_limit),
 			    READ_ONCE(st->tx_accepted));
@@ -74,6 +74,15 @@ static void stream_write_space(struct sock *sk)
 			sk_wake_async(sk, SOCK_WAKE_SPACE, POLL_OUT);
 	}
 	rcu_read_unlock();
+}
+
+/* Destructor of write-queue skbs: give the space back to the writer. */
+static void stream_wfree(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	atomic_sub(skb->truesize, &afmux_stream(sk)->tx_mem);
+	sk->sk_write_space(sk);
 }
 
 static void stream_destruct(struct sock *sk)
@@ -384,7 +393,9 @@ static int stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 			kfree_skb(skb);
 			break;
 		}
-		skb_set_owner_w(skb, sk);
+		skb->sk = sk;
+		skb->destructor = stream_wfree;
+		atomic_add(skb->truesize, &st->tx_mem);
 		afmux_tx_cb_init(skb);
 
 		spin_lock_bh(&conn->lock);

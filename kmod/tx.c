@@ -58,14 +58,14 @@ static u32 wire_stream(const struct afmux_stream *st)
  * send.  Caller holds conn->lock.
  */
 static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
-			      struct afmux_txf *f, struct sk_buff_head *drop)
+			      struct afmux_txf *f)
 {
 	struct sk_buff *skb;
 	__be32 be;
 
 	if (test_and_clear_bit(AFMUX_ST_RESET_WANTED, &st->flags)) {
 		/* The pump alone consumes the write queue. */
-		skb_queue_splice_init(&st->sk.sk_write_queue, drop);
+		skb_queue_purge(&st->sk.sk_write_queue);
 		clear_bit(AFMUX_ST_END_WANTED, &st->flags);
 		clear_bit(AFMUX_ST_WINDOW_WANTED, &st->flags);
 		set_bit(AFMUX_ST_RESET_SENT, &st->flags);
@@ -78,7 +78,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 	}
 	if (test_bit(AFMUX_ST_RESET_SENT, &st->flags) ||
 	    test_bit(AFMUX_ST_PEER_RESET, &st->flags)) {
-		skb_queue_splice_init(&st->sk.sk_write_queue, drop);
+		skb_queue_purge(&st->sk.sk_write_queue);
 		return false;
 	}
 	if (test_and_clear_bit(AFMUX_ST_OPEN_WANTED, &st->flags)) {
@@ -121,8 +121,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 }
 
 /* Choose the next frame.  Caller holds conn->lock. */
-static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f,
-		       struct sk_buff_head *drop)
+static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 {
 	struct afmux_stream *st;
 	__be32 be[2];
@@ -154,7 +153,7 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f,
 	while (!list_empty(&conn->tx_ready)) {
 		st = list_first_entry(&conn->tx_ready, struct afmux_stream,
 				      tx_node);
-		if (pick_stream_frame(conn, st, f, drop)) {
+		if (pick_stream_frame(conn, st, f)) {
 			/* Round robin: the stream goes to the back. */
 			list_move_tail(&st->tx_node, &conn->tx_ready);
 			sock_hold(&st->sk);
@@ -240,7 +239,7 @@ static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
 	if (st)
 		__afmux_stream_finish(st);
 	spin_unlock_bh(&conn->lock);
-	consume_skb(skb);	/* wakes the writer (sock_wfree) */
+	consume_skb(skb);	/* wakes the writer (stream_wfree) */
 	if (st)
 		sock_put(&st->sk);
 	memset(f, 0, sizeof(*f));
@@ -266,7 +265,6 @@ static void push(struct afmux_conn *conn)
 static void pump(struct afmux_conn *conn)
 {
 	struct afmux_txf *f = &conn->txf;
-	struct sk_buff_head drop;
 	bool sent = false;
 	int err = 0;
 
@@ -274,7 +272,6 @@ static void pump(struct afmux_conn *conn)
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags))
 		return;
-	__skb_queue_head_init(&drop);
 	WRITE_ONCE(conn->tx_more, false);
 	smp_mb();	/* tx_more cleared before looking; pairs with kick */
 	for (;;) {
@@ -282,9 +279,8 @@ static void pump(struct afmux_conn *conn)
 			bool picked;
 
 			spin_lock_bh(&conn->lock);
-			picked = pick_frame(conn, f, &drop);
+			picked = pick_frame(conn, f);
 			spin_unlock_bh(&conn->lock);
-			__skb_queue_purge(&drop);
 			if (!picked)
 				break;
 		}

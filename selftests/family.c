@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/afmux.h>
@@ -68,17 +69,24 @@ TEST(socket_bad_protocol)
 	EXPECT_EQ(errno, EPROTONOSUPPORT);
 }
 
-/* A mux socket does nothing it has not been told how to do. */
+/*
+ * A mux socket does nothing it has not been told how to do: data goes
+ * over streams, not the mux socket; listen() only sets the accept backlog.
+ */
 TEST(socket_unsupported_ops)
 {
 	int fd = afmux_socket(0);
+	struct sockaddr sa = { .sa_family = AF_INET };
 	char c = 0;
 
 	ASSERT_GE(fd, 0);
-	EXPECT_EQ(listen(fd, 1), -1);
+	EXPECT_EQ(listen(fd, 1), 0);
+	EXPECT_EQ(connect(fd, &sa, sizeof(sa)), -1);
 	EXPECT_EQ(errno, EOPNOTSUPP);
 	EXPECT_EQ(send(fd, &c, 1, MSG_NOSIGNAL), -1);
 	EXPECT_EQ(errno, EOPNOTSUPP);
+	EXPECT_EQ(ioctl(fd, _IO(0xaf, 99)), -1);
+	EXPECT_EQ(errno, ENOTTY);
 	close(fd);
 }
 
