@@ -114,3 +114,8 @@ int afmux_preface_decode(const u8 *buf, struct afmux_preface *p)
 	p->max_streams = max_streams;
 	return 0;
 }
+
+#ifdef AFMUX_KUNIT
+#include "test/frame-test.c"
+#include "test/window-test.c"
+#endif

@@ -130,6 +130,8 @@ int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 
 	if (p->state == AFMUX_PARSE_DEAD)
 		return p->err;
+	if (!len)
+		return 0;	/* no 0-byte ->data calls */
 	/* A zero-length control payload completes without new bytes. */
 	do {
 		used = step(p, skb, off + done, len - done);
@@ -143,3 +145,7 @@ int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 		 (p->state == AFMUX_PARSE_CTL && p->have == p->hdr.len));
 	return len;
 }
+
+#ifdef AFMUX_KUNIT
+#include "test/parser-test.c"
+#endif
