@@ -158,10 +158,15 @@ struct afmux_stream {
 	struct list_head accept_node;	/* on conn->accept_q */
 };
 
-/* Where a queued receive skb's bytes are (skb->cb). */
+/*
+ * Where a queued receive skb's bytes are (skb->cb): @len bytes from @off.
+ * @copy: the skb is ours (a copy), not a clone of TCP's, and may take
+ * more bytes at its tail.  Changed under the receive queue's lock.
+ */
 struct afmux_rx_cb {
 	u32 off;
 	u32 len;
+	bool copy;
 };
 
 static inline struct afmux_rx_cb *afmux_rx_cb(struct sk_buff *skb)
@@ -237,5 +242,7 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 void __afmux_stream_finish(struct afmux_stream *st);
 void __afmux_stream_kill(struct afmux_stream *st, int err);
 struct file *afmux_stream_file(struct afmux_stream *st, int flags);
+int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
+			  unsigned int off, unsigned int len);
 
 #endif /* _AFMUX_H */

@@ -121,22 +121,12 @@ static int rx_data(struct afmux_parser *p, const struct afmux_hdr *h,
 {
 	struct afmux_conn *conn = parser_conn(p);
 	struct afmux_stream *st = conn->rx_st;
-	struct sk_buff *clone;
 	int err = 0;
 
-	if (st) {
-		clone = skb_clone(skb, GFP_ATOMIC);
-		if (clone) {
-			afmux_rx_cb(clone)->off = off;
-			afmux_rx_cb(clone)->len = len;
-			skb_set_owner_r(clone, &st->sk);
-			skb_queue_tail(&st->sk.sk_receive_queue, clone);
-			st->sk.sk_data_ready(&st->sk);
-		} else {
-			err = -ENOMEM;
-		}
-	}
-	if (p->data_left == len && st) {	/* the frame's last bytes */
+	if (!st)
+		return 0;
+	err = afmux_stream_rx_queue(st, skb, off, len);
+	if (p->data_left == len) {	/* the frame's last bytes */
 		conn->rx_st = NULL;
 		sock_put(&st->sk);
 	}

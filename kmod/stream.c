@@ -226,6 +226,111 @@ static void stream_purge_rx(struct afmux_stream *st)
 	skb_queue_purge(&st->sk.sk_receive_queue);
 }
 
+/*
+ * How much truesize a stream's receive queue may reach by referencing
+ * TCP's skbs.  A clone charges its parent's whole truesize, so many small
+ * frames cut from large TCP skbs weigh far more than their payload;
+ * beyond this budget (and for every small piece) the payload is copied
+ * into compact skbs instead, so a stream never holds much more than its
+ * window however the peer cuts its frames.
+ */
+static unsigned int rx_budget(const struct afmux_stream *st)
+{
+	return 2 * READ_ONCE(st->rx_window) + AFMUX_DATA_SEND_MAX;
+}
+
+/* Below this, payload is copied (and coalesced) rather than referenced. */
+#define AFMUX_RX_COPYBREAK	256
+/* Size of the skbs small pieces are coalesced into. */
+#define AFMUX_RX_COPY_SIZE	SKB_WITH_OVERHEAD(4096)
+
+/* A compact copy of @len bytes of @skb at @off. */
+static struct sk_buff *rx_copy(struct sk_buff *skb, unsigned int off,
+			       unsigned int len)
+{
+	struct sk_buff *nskb;
+	unsigned int i, done = 0;
+	int err;
+
+	if (len <= AFMUX_RX_COPY_SIZE) {
+		nskb = alloc_skb(AFMUX_RX_COPY_SIZE, GFP_ATOMIC);
+		if (nskb && skb_copy_bits(skb, off, skb_put(nskb, len), len))
+			goto err_free;
+		return nskb;
+	}
+	nskb = alloc_skb_with_frags(0, len, 0, &err, GFP_ATOMIC);
+	if (!nskb)
+		return NULL;
+	nskb->data_len = len;
+	nskb->len = len;
+	for (i = 0; i < skb_shinfo(nskb)->nr_frags; i++) {
+		skb_frag_t *frag = &skb_shinfo(nskb)->frags[i];
+
+		if (skb_copy_bits(skb, off + done, skb_frag_address(frag),
+				  skb_frag_size(frag)))
+			goto err_free;
+		done += skb_frag_size(frag);
+	}
+	return nskb;
+
+err_free:
+	kfree_skb(nskb);
+	return NULL;
+}
+
+/**
+ * afmux_stream_rx_queue - queue @len payload bytes of @skb at @off
+ * @st: the stream they belong to
+ * @skb: TCP's skb (not consumed)
+ * @off: where the bytes start
+ * @len: how many
+ *
+ * Context: the receive path (softirq or rx_work).
+ * Return: 0 or -ENOMEM.
+ */
+int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
+			  unsigned int off, unsigned int len)
+{
+	struct sock *sk = &st->sk;
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	struct afmux_rx_cb *cb;
+	struct sk_buff *nskb;
+	bool copy;
+
+	copy = len < AFMUX_RX_COPYBREAK ||
+	       atomic_read(&sk->sk_rmem_alloc) + skb->truesize > rx_budget(st);
+	if (copy) {
+		/* Append to the last copy if it has room. */
+		spin_lock_bh(&q->lock);
+		nskb = skb_peek_tail(q);
+		if (nskb && afmux_rx_cb(nskb)->copy &&
+		    !skb_is_nonlinear(nskb) && skb_tailroom(nskb) >= len &&
+		    !skb_copy_bits(skb, off, skb_put(nskb, len), len)) {
+			afmux_rx_cb(nskb)->len += len;
+			spin_unlock_bh(&q->lock);
+			goto queued;
+		}
+		spin_unlock_bh(&q->lock);
+	}
+	if (copy) {
+		nskb = rx_copy(skb, off, len);
+		off = 0;
+	} else {
+		nskb = skb_clone(skb, GFP_ATOMIC);
+	}
+	if (!nskb)
+		return -ENOMEM;
+	cb = afmux_rx_cb(nskb);
+	cb->off = off;
+	cb->len = len;
+	cb->copy = copy;
+	skb_set_owner_r(nskb, sk);
+	skb_queue_tail(q, nskb);
+queued:
+	sk->sk_data_ready(sk);
+	return 0;
+}
+
 /* Wait for data, an error or the end; caller holds the socket lock. */
 static int stream_wait_data(struct sock *sk, long *timeo)
 {
@@ -265,12 +370,17 @@ static int stream_recvmsg(struct socket *sock, struct msghdr *msg,
 	}
 
 	while (copied < len) {
+		unsigned int avail = 0, off = 0, n;
 		struct afmux_rx_cb *cb;
 		struct sk_buff *skb;
-		unsigned int n;
+		bool done;
 
 		spin_lock_bh(&q->lock);
 		skb = skb_peek(q);
+		if (skb) {
+			avail = afmux_rx_cb(skb)->len;
+			off = afmux_rx_cb(skb)->off;
+		}
 		spin_unlock_bh(&q->lock);
 		if (!skb) {
 			if (copied >= target)
@@ -299,20 +409,24 @@ static int stream_recvmsg(struct socket *sock, struct msghdr *msg,
 			}
 			continue;
 		}
-		cb = afmux_rx_cb(skb);
-		n = min_t(size_t, cb->len, len - copied);
-		if (skb_copy_datagram_msg(skb, cb->off, msg, n)) {
+		/* Bytes before off + avail are stable; rx may append after. */
+		n = min_t(size_t, avail, len - copied);
+		if (skb_copy_datagram_msg(skb, off, msg, n)) {
 			err = copied ? 0 : -EFAULT;
 			break;
 		}
+		spin_lock_bh(&q->lock);
+		cb = afmux_rx_cb(skb);
 		cb->off += n;
 		cb->len -= n;
+		done = !cb->len;
+		if (done)
+			__skb_unlink(skb, q);
+		spin_unlock_bh(&q->lock);
+		if (done)
+			consume_skb(skb);
 		copied += n;
 		consumed += n;
-		if (!cb->len) {
-			skb_unlink(skb, q);
-			consume_skb(skb);
-		}
 	}
 	release_sock(sk);
 	if (consumed && stream_consumed(st, consumed))
