@@ -14,11 +14,12 @@
 int main(void)
 {
 	int fd = afmux_socket(SOCK_CLOEXEC);
+	int err = errno;	/* afmux_family() would overwrite it */
 	int family = afmux_family();
 
 	if (fd < 0) {
 		fprintf(stderr, "afmux-info: cannot create an AF_MUX socket: %s\n",
-			strerror(errno));
+			strerror(err));
 		return 1;
 	}
 	printf("AF_MUX is address family %d; mux socket created (fd %d)\n",

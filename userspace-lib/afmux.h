@@ -7,6 +7,9 @@
 #ifndef AFMUX_H
 #define AFMUX_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,6 +24,71 @@ int afmux_family(void);
 
 /* A new mux socket: socket(afmux_family(), SOCK_STREAM | flags, 0). */
 int afmux_socket(int flags);
+
+/*
+ * The seed API (one TCP connection carrying many keyed streams):
+ *
+ * mux_new() attaches the connected TCP socket @tcp_fd to a new mux
+ * socket (AFMUX_IOC_ATTACH).  The kernel takes its own reference to the
+ * TCP socket: the caller may close @tcp_fd afterwards and must not read
+ * or write it any more.  Returns NULL with errno set on failure.
+ *
+ * mux_send() opens a new outgoing stream under the NUL-terminated @key
+ * and returns its fd (close-on-exec): write the payload, then close() it
+ * or shutdown(fd, SHUT_WR) to end it.
+ *
+ * mux_receive() waits for the next incoming stream, copies its key
+ * (NUL-terminated; keys containing NUL bytes need mux_accept()) into @key
+ * of @keysz bytes and returns its fd (close-on-exec); read until EOF.
+ * EMSGSIZE if @keysz is too small, i.e. @keysz <= the key's length: there
+ * must be room for the NUL (the stream stays queued; AFMUX_KEY_MAX + 1
+ * bytes always suffice).  EINVAL if @keysz is 0.  A key that contains a
+ * NUL byte is not an error: the fd is returned, and @key holds all the
+ * key's bytes then a NUL, so as a string it ends at the first NUL byte.
+ *
+ * mux_close() closes the mux socket: no more incoming streams; streams
+ * already open carry on; the TCP connection ends after the last one.
+ * It frees @m even if close(2) reports an error, and returns close's
+ * result.
+ *
+ * Every function fails with EINVAL when given a NULL struct mux pointer.
+ */
+struct mux;
+
+struct mux *mux_new(int tcp_fd);
+int mux_send(struct mux *m, const char *key);
+int mux_receive(struct mux *m, char *key, size_t keysz);
+int mux_close(struct mux *m);
+
+/* Beyond the seed. */
+
+/* The mux socket's fd, for poll/epoll (POLLIN: a stream is waiting). */
+int mux_fd(const struct mux *m);
+
+/*
+ * Binary keys and fd flags (AFMUX_O_CLOEXEC, AFMUX_O_NONBLOCK, i.e.
+ * O_CLOEXEC, O_NONBLOCK).  mux_open() stores the new stream's ID in
+ * *@stream_id if that is not NULL.  mux_accept() takes @*key_len as the
+ * buffer size and sets it to the key's length; on a non-blocking mux
+ * socket (mux_set_nonblock) it fails with EAGAIN when nothing is waiting.
+ * With EMSGSIZE (buffer too small; the stream stays queued) it sets
+ * *@key_len to the size needed.  EINVAL if @key_len is NULL.
+ */
+int mux_open(struct mux *m, const void *key, size_t key_len, int flags,
+	     uint32_t *stream_id);
+int mux_accept(struct mux *m, void *key, size_t *key_len, int flags,
+	       uint32_t *stream_id);
+int mux_set_nonblock(struct mux *m, int nonblock);
+
+/*
+ * A stream fd's ID, whether this end opened it (1) or the peer did (0),
+ * and its receive window (AFMUX_STREAM_INFO); NULL pointers are skipped.
+ * mux_stream_set_window() sets the receive window (AFMUX_WINDOW), within
+ * [AFMUX_WINDOW_MIN, AFMUX_WINDOW_MAX] of <linux/afmux.h>, else EINVAL.
+ */
+int mux_stream_info(int stream_fd, uint32_t *stream_id, int *local,
+		    uint32_t *window);
+int mux_stream_set_window(int stream_fd, uint32_t window);
 
 #ifdef __cplusplus
 }
