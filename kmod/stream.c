@@ -163,7 +163,9 @@ void __afmux_stream_finish(struct afmux_stream *st)
 	xa_erase(test_bit(AFMUX_ST_LOCAL, &st->flags) ? &conn->local :
 						       &conn->remote, st->nr);
 	clear_bit(AFMUX_ST_IN_TABLE, &st->flags);
-	conn->nr_streams--;
+	/* The last stream of a closed mux socket: time to let TCP go. */
+	if (!--conn->nr_streams && test_bit(AFMUX_C_RELEASED, &conn->flags))
+		afmux_conn_queue_work(conn, &conn->teardown_work);
 	/* A stream nobody accepted stays acceptable if it is complete. */
 	if (!test_bit(AFMUX_ST_PEER_END, &st->flags) &&
 	    test_and_clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags)) {

@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# muxcat.sh - userspace-lib/muxcat end to end over the afmux module: a 50 MB
+# file through send/recv, dd | send into recv | sha256sum, a tree through
+# tar and exec, exec's environment, and recv -d writing one ID-KEY file
+# per stream.  Both ends run here on 127.0.0.1: a listener on port 0 (its
+# -v output says the port) and a connecting muxcat.  Needs root in a test
+# VM with the module loaded.  TAP output; exit status 0 only if all passed.
+#
+# Environment: MUXCAT (default ../userspace-lib/muxcat), TMPDIR (scratch,
+# about 250 MB), MUXCAT_TIMEOUT (seconds per muxcat, default 300).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+MUXCAT=$(readlink -f "${MUXCAT:-$here/../userspace-lib/muxcat}")
+TO=${MUXCAT_TIMEOUT:-300}
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; }
+t() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+diag() { sed 's/^/# /' "$@"; }
+sum() { sha256sum <"$1" | cut -d' ' -f1; }
+
+echo "TAP version 13"
+if ! "$MUXCAT" -h >/dev/null 2>&1; then
+	echo "Bail out! $MUXCAT does not run"
+	exit 1
+fi
+W=$(mktemp -d "${TMPDIR:-/tmp}/muxcat-test.XXXXXX") || exit 1
+DRAIN=
+trap 'rm -rf "$W"' EXIT
+
+# listen NAME ARGS...: "muxcat -v -l 127.0.0.1 0 ARGS..." in the
+# background; its stdout (through the command $LPIPE if set) goes to
+# $W/NAME.out, its stderr to $W/NAME.err, its exit status to $W/NAME.rc.
+# Returns once the listener has said which port it listens on (read from
+# a FIFO, so nothing sleeps), with LPID and PORT set; 1 if it never does.
+listen() {
+	local name=$1 line
+	shift
+	LNAME=$name
+	PORT=
+	mkfifo "$W/$name.fifo" || return 1
+	{
+		timeout "$TO" "$MUXCAT" -v -l 127.0.0.1 0 "$@" \
+			2>"$W/$name.fifo"
+		echo $? >"$W/$name.rc"
+	} | ${LPIPE:-cat} >"$W/$name.out" &
+	LPID=$!
+	exec 3<"$W/$name.fifo"
+	while IFS= read -r -t "$TO" line <&3; do
+		echo "$line" >>"$W/$name.err"
+		case $line in
+		*"listening on "*" port "*) PORT=${line##* port }; break ;;
+		esac
+	done
+	# The rest of its stderr, until it exits.
+	cat <&3 >>"$W/$name.err" &
+	DRAIN=$!
+	exec 3<&-
+	if [ -z "$PORT" ]; then
+		echo "# the listener did not start:"
+		diag "$W/$name.err"
+		lwait
+		return 1
+	fi
+}
+# lwait: wait for the listener; its exit status in LRC.
+lwait() {
+	wait "$LPID"
+	wait "$DRAIN"
+	LRC=$(cat "$W/$LNAME.rc" 2>/dev/null || echo none)
+}
+# conn ARGS...: the connecting muxcat, to 127.0.0.1 $PORT.
+conn() { timeout "$TO" "$MUXCAT" -v 127.0.0.1 "$PORT" "$@"; }
+# statuses WANT NAME GOT: one TAP line; on failure, both ends' stderr.
+statuses() {
+	if [ "$3" = "$1" ]; then
+		ok "$2"
+	else
+		nok "$2: exit statuses $3, expected $1"
+		diag "$W/conn.err" "$W/$LNAME.err" 2>/dev/null
+	fi
+}
+
+# The data: 50 MB of random bytes, and a small tree for tar.
+head -c 50000000 /dev/urandom >"$W/big" || exit 1
+mkdir -p "$W/tree/sub/deeper" "$W/untar"
+head -c 1 /dev/urandom >"$W/tree/one-byte"
+: >"$W/tree/empty"
+head -c 100000 /dev/urandom >"$W/tree/sub/small"
+head -c 5000000 /dev/urandom >"$W/tree/sub/deeper/medium"
+ln -s ../one-byte "$W/tree/sub/link"
+
+# 1. send KEY FILE -> recv > FILE: 50 MB, the same bytes.
+if listen recv recv; then
+	conn send big "$W/big" >"$W/conn.out" 2>"$W/conn.err"
+	CRC=$?
+	lwait
+	statuses 00 "send KEY 50MB-FILE -> recv: both exit 0" "$CRC$LRC"
+	t "send KEY 50MB-FILE -> recv: sha256 matches" \
+		test "$(sum "$W/recv.out")" = "$(sum "$W/big")"
+else
+	nok "send KEY 50MB-FILE -> recv: no listener"
+	nok "send KEY 50MB-FILE -> recv: sha256: no listener"
+fi
+rm -f "$W/recv.out"
+
+# 2. dd | send KEY -> recv | sha256sum: from and to pipes.
+if LPIPE=sha256sum listen piped recv; then
+	dd if="$W/big" bs=65536 status=none |
+		conn send piped >"$W/conn.out" 2>"$W/conn.err"
+	CRC="${PIPESTATUS[0]}${PIPESTATUS[1]}"
+	lwait
+	statuses 000 "dd | send KEY -> recv | sha256sum: all exit 0" "$CRC$LRC"
+	t "dd | send KEY -> recv | sha256sum: the sum matches" \
+		test "$(cut -d' ' -f1 "$W/piped.out")" = "$(sum "$W/big")"
+else
+	nok "dd | send -> recv | sha256sum: no listener"
+	nok "dd | send -> recv | sha256sum: sum: no listener"
+fi
+
+# 3. tar -c | send -> exec tar -x: a tree through a command on the stream.
+if listen tar exec tar -C "$W/untar" -xf -; then
+	tar -C "$W/tree" -cf - . | conn send tree >"$W/conn.out" 2>"$W/conn.err"
+	CRC="${PIPESTATUS[0]}${PIPESTATUS[1]}"
+	lwait
+	statuses 000 "tar -c | send -> exec tar -x: all exit 0" "$CRC$LRC"
+	t "tar -c | send -> exec tar -x: the tree arrived intact" \
+		diff -r --no-dereference "$W/tree" "$W/untar"
+else
+	nok "tar -c | send -> exec tar -x: no listener"
+	nok "tar -c | send -> exec tar -x: tree: no listener"
+fi
+rm -rf "$W/untar"
+
+# 4. exec gives CMD the key and stream ID; CMD's output is the reply.
+# shellcheck disable=SC2016 # expanded by the sh that exec runs
+if listen env exec sh -c \
+	'cat >/dev/null && echo "$MUXCAT_KEY $MUXCAT_KEY_HEX $MUXCAT_STREAM_ID"'; then
+	echo data | conn send envkey >"$W/conn.out" 2>"$W/conn.err"
+	CRC=${PIPESTATUS[1]}
+	lwait
+	id=$(sed -n "s/^muxcat: opened stream \([0-9]*\) key 'envkey'$/\1/p" \
+		"$W/conn.err")
+	if [ "$CRC$LRC" = 00 ] && [ -n "$id" ] &&
+	   [ "$(cat "$W/conn.out")" = "envkey 656e766b6579 $id" ]; then
+		ok "exec: MUXCAT_KEY, MUXCAT_KEY_HEX, MUXCAT_STREAM_ID; the reply comes back"
+	else
+		nok "exec: expected the reply 'envkey 656e766b6579 ${id:-?}' and exit 00, got '$(cat "$W/conn.out")', exit $CRC$LRC"
+		diag "$W/conn.err" "$W/env.err"
+	fi
+else
+	nok "exec: environment: no listener"
+fi
+
+# 5. recv -n 3 -d DIR: one file DIR/ID-KEY per stream (KEY %XX-escaped).
+head -c 1000000 /dev/urandom >"$W/f2"
+head -c 3000 /dev/urandom >"$W/f3"
+keys=("k1" "k2" "a b/c")
+escaped=("k1" "k2" "a%20b%2Fc")
+files=("$W/big" "$W/f2" "$W/f3")
+mkdir "$W/dir"
+if listen dir recv -n 3 -d "$W/dir"; then
+	conn send "${keys[0]}" "${files[0]}" "${keys[1]}" "${files[1]}" \
+		"${keys[2]}" "${files[2]}" >"$W/conn.out" 2>"$W/conn.err"
+	CRC=$?
+	lwait
+	statuses 00 "send 3 KEY FILE pairs -> recv -n 3 -d DIR: both exit 0" \
+		"$CRC$LRC"
+	t "recv -d DIR: exactly 3 files" test "$(ls -A "$W/dir" | wc -l)" = 3
+	for i in 0 1 2; do
+		# The stream's ID as the sender reported it (-v), key escaped.
+		id=$(sed -n "s/^muxcat: opened stream \([0-9]*\) key '${escaped[i]}'$/\1/p" \
+			"$W/conn.err")
+		f="$W/dir/$id-${escaped[i]}"
+		if [ -n "$id" ] && [ -f "$f" ] &&
+		   [ "$(sum "$f")" = "$(sum "${files[i]}")" ]; then
+			ok "recv -d: key '${keys[i]}' is in DIR/$id-${escaped[i]}, intact"
+		else
+			nok "recv -d: key '${keys[i]}': expected DIR/${id:-ID}-${escaped[i]} with its data; DIR has: $(ls -A "$W/dir" | tr '\n' ' ')"
+		fi
+	done
+else
+	nok "send 3 pairs -> recv -d: no listener"
+	nok "recv -d DIR: files: no listener"
+	for i in 0 1 2; do nok "recv -d: key '${keys[i]}': no listener"; done
+fi
+
+echo "1..$n"
+echo "# Totals: pass:$((n - failed)) fail:$failed xfail:0 xpass:0 skip:0 error:0"
+[ "$failed" = 0 ]
