@@ -240,7 +240,7 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 				      bool local, const u8 *key, u16 key_len,
 				      gfp_t gfp);
 void __afmux_stream_finish(struct afmux_stream *st);
-void __afmux_stream_kill(struct afmux_stream *st, int err);
+void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset);
 struct file *afmux_stream_file(struct afmux_stream *st, int flags);
 int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 			  unsigned int off, unsigned int len);

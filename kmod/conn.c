@@ -157,6 +157,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	if (!err) {
 		conn->tcp_file = tcp->file;
 		conn->tcp = tcp;
+		sock_hold(tsk);		/* for rx_work; put by the destructor */
 		conn->tsk = tsk;
 		sock_hold(&conn->sk);	/* the attachment's */
 		spin_lock_bh(&conn->lock);
@@ -171,8 +172,11 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	mutex_unlock(&conn->tx_mutex);
 	release_sock(&conn->sk);
 	if (!err) {
-		/* Bytes that arrived before the attach are read now. */
+		/* Bytes that arrived before the attach are read now, and
+		 * whatever was queued while we held tx_mutex goes out.
+		 */
 		afmux_conn_queue_work(conn, &conn->rx_work);
+		afmux_tx_kick(conn);
 		return 0;
 	}
 	if (test_bit(AFMUX_C_ATTACHED, &conn->flags)) {
@@ -218,10 +222,10 @@ void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code)
 		__afmux_tx_want(conn, NULL);
 	}
 	list_for_each_entry_safe(st, tmp, &conn->accept_q, accept_node)
-		__afmux_stream_kill(st, ECONNRESET);
+		__afmux_stream_kill(st, ECONNRESET, false);
 	for (i = 0; i < ARRAY_SIZE(tables); i++) {
 		xa_for_each(tables[i], nr, st) {
-			__afmux_stream_kill(st, ECONNRESET);
+			__afmux_stream_kill(st, ECONNRESET, false);
 			__afmux_stream_finish(st);
 		}
 	}
@@ -256,6 +260,12 @@ static void cancel_conn_work(struct afmux_conn *conn, struct work_struct *w)
 		sock_put(&conn->sk);	/* the queued work's reference */
 }
 
+static int discard_actor(read_descriptor_t *desc, struct sk_buff *skb,
+			 unsigned int off, size_t len)
+{
+	return len;
+}
+
 static void teardown_work(struct work_struct *work)
 {
 	struct afmux_conn *conn = container_of(work, struct afmux_conn,
@@ -286,6 +296,14 @@ static void teardown_work(struct work_struct *work)
 
 	lock_sock(tsk);
 	unclaim(conn, tsk);
+	/*
+	 * What the peer sent since (its last WINDOWs, its GOAWAY) is of no
+	 * use, and unread bytes would make the final close of the TCP
+	 * socket a reset that could drop our last frames.
+	 */
+	if (!failed)
+		tcp_read_sock(tsk, &(read_descriptor_t){ .count = 1 },
+			      discard_actor);
 	release_sock(tsk);
 	/* Works take the TCP lock: wait for them without holding it. */
 	cancel_conn_work(conn, &conn->rx_work);

@@ -22,6 +22,8 @@ static void conn_destruct(struct sock *sk)
 {
 	struct afmux_conn *conn = afmux_conn(sk);
 
+	if (conn->tsk)
+		sock_put(conn->tsk);
 	xa_destroy(&conn->local);
 	xa_destroy(&conn->remote);
 	mutex_destroy(&conn->tx_mutex);
@@ -355,7 +357,9 @@ static int mux_release(struct socket *sock)
 		clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
 		conn->accept_len--;
 		set_bit(AFMUX_ST_CLOSED, &st->flags);
-		if (!test_bit(AFMUX_C_FAILED, &conn->flags)) {
+		/* Out of the table (over): nothing left to tell the peer. */
+		if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
+		    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
 			st->reset_code = AFMUX_REFUSED_STREAM;
 			set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
 			__afmux_tx_want(conn, st);

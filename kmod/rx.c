@@ -158,6 +158,12 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 	}
 
 	spin_lock_bh(&conn->lock);
+	if (test_bit(AFMUX_C_FAILED, &conn->flags)) {
+		spin_unlock_bh(&conn->lock);
+		if (st)
+			sock_put(&st->sk);
+		return -ESHUTDOWN;
+	}
 	if (!refuse && (test_bit(AFMUX_C_RELEASED, &conn->flags) ||
 			xa_insert(&conn->remote, st->nr, st, GFP_ATOMIC)))
 		refuse = true;
@@ -209,7 +215,7 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 		break;
 	case AFMUX_T_RESET:
 		conn->stats.resets_rx++;
-		__afmux_stream_kill(st, ECONNRESET);
+		__afmux_stream_kill(st, ECONNRESET, true);
 		set_bit(AFMUX_ST_PURGE, &st->flags);
 		set_bit(AFMUX_ST_PEER_RESET, &st->flags);
 		break;
@@ -239,7 +245,7 @@ static int rx_goaway(struct afmux_conn *conn, const u8 *payload)
 		conn->stats.last_error = code;
 	/* Our streams above @last will never be accepted. */
 	xa_for_each_start(&conn->local, nr, st, (unsigned long)last + 1) {
-		__afmux_stream_kill(st, ECONNRESET);
+		__afmux_stream_kill(st, ECONNRESET, true);
 		set_bit(AFMUX_ST_PEER_RESET, &st->flags);
 		__afmux_stream_finish(st);
 	}
@@ -257,6 +263,9 @@ static int rx_frame(struct afmux_parser *p, const struct afmux_hdr *h,
 	bool kick = false;
 	int err = 0;
 
+	/* Nothing after the end counts (a GOAWAY may end it mid-read). */
+	if (test_bit(AFMUX_C_FAILED, &conn->flags))
+		return -ESHUTDOWN;
 	spin_lock_bh(&conn->lock);
 	conn->stats.frames_rx++;
 	switch (h->type) {
@@ -335,6 +344,8 @@ static void rx_read(struct afmux_conn *conn)
 	    test_bit(AFMUX_C_FAILED, &conn->flags))
 		return;
 	tcp_read_sock(tsk, &desc, rx_actor);
+	if (desc.error == -ESHUTDOWN)
+		return;		/* failed while reading: already handled */
 	if (desc.error) {
 		spin_lock_bh(&conn->lock);
 		conn->stats.protocol_errors++;

@@ -126,6 +126,9 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 	sk->sk_sndbuf = max_t(int, sk->sk_sndbuf, 2 * AFMUX_WINDOW_DEFAULT);
 
 	st = afmux_stream(sk);
+	/* Before anything can fail: the destructor puts it. */
+	sock_hold(&conn->sk);
+	st->conn = conn;
 	st->key = key_len ? kmemdup(key, key_len, gfp) : NULL;
 	if (key_len && !st->key) {
 		sk_free(sk);
@@ -138,8 +141,6 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 	st->rx_limit = st->rx_window;
 	INIT_LIST_HEAD(&st->tx_node);
 	INIT_LIST_HEAD(&st->accept_node);
-	sock_hold(&conn->sk);
-	st->conn = conn;
 	return st;
 }
 
@@ -167,7 +168,8 @@ void __afmux_stream_finish(struct afmux_stream *st)
 	if (!--conn->nr_streams && test_bit(AFMUX_C_RELEASED, &conn->flags))
 		afmux_conn_queue_work(conn, &conn->teardown_work);
 	/* A stream nobody accepted stays acceptable if it is complete. */
-	if (!test_bit(AFMUX_ST_PEER_END, &st->flags) &&
+	if ((!test_bit(AFMUX_ST_PEER_END, &st->flags) ||
+	     test_bit(AFMUX_ST_PEER_RESET, &st->flags)) &&
 	    test_and_clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags)) {
 		list_del_init(&st->accept_node);
 		conn->accept_len--;
@@ -178,23 +180,21 @@ void __afmux_stream_finish(struct afmux_stream *st)
 }
 
 /*
- * The stream has ended abnormally (@err: ECONNRESET): readers get what
- * is queued (unless AFMUX_ST_PURGE) and then @err, writers EPIPE.
+ * The stream has ended abnormally (@err: ECONNRESET): writers get EPIPE;
+ * readers get what is queued (unless AFMUX_ST_PURGE) and then @err - but
+ * when the connection ended after the peer's END had arrived
+ * (!@reset), the reader has everything and just sees the end.
  * Caller holds conn->lock.
  */
-void __afmux_stream_kill(struct afmux_stream *st, int err)
+void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset)
 {
 	struct sock *sk = &st->sk;
 
 	lockdep_assert_held(&st->conn->lock);
-	if (test_bit(AFMUX_ST_PEER_END, &st->flags)) {
-		/* Everything arrived: the reader still gets it all. */
-		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	} else {
-		if (!READ_ONCE(sk->sk_err))
-			WRITE_ONCE(sk->sk_err, err);
-		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	}
+	if ((reset || !test_bit(AFMUX_ST_PEER_END, &st->flags)) &&
+	    !READ_ONCE(sk->sk_err))
+		WRITE_ONCE(sk->sk_err, err);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sk_error_report(sk);
 	sk->sk_state_change(sk);
 }
@@ -246,7 +246,10 @@ static unsigned int rx_budget(const struct afmux_stream *st)
 /* Size of the skbs small pieces are coalesced into. */
 #define AFMUX_RX_COPY_SIZE	SKB_WITH_OVERHEAD(4096)
 
-/* A compact copy of @len bytes of @skb at @off. */
+/* Largest piece rx_copy() takes (alloc_skb_with_frags' limit). */
+#define AFMUX_RX_COPY_MAX	(16 * PAGE_SIZE)
+
+/* A compact copy of @len (<= AFMUX_RX_COPY_MAX) bytes of @skb at @off. */
 static struct sk_buff *rx_copy(struct sk_buff *skb, unsigned int off,
 			       unsigned int len)
 {
@@ -280,18 +283,9 @@ err_free:
 	return NULL;
 }
 
-/**
- * afmux_stream_rx_queue - queue @len payload bytes of @skb at @off
- * @st: the stream they belong to
- * @skb: TCP's skb (not consumed)
- * @off: where the bytes start
- * @len: how many
- *
- * Context: the receive path (softirq or rx_work).
- * Return: 0 or -ENOMEM.
- */
-int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
-			  unsigned int off, unsigned int len)
+/* Queue one piece: a clone of TCP's skb, or a compact copy. */
+static int rx_queue(struct afmux_stream *st, struct sk_buff *skb,
+		    unsigned int off, unsigned int len)
 {
 	struct sock *sk = &st->sk;
 	struct sk_buff_head *q = &sk->sk_receive_queue;
@@ -331,6 +325,34 @@ int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 queued:
 	sk->sk_data_ready(sk);
 	return 0;
+}
+
+/**
+ * afmux_stream_rx_queue - queue @len payload bytes of @skb at @off
+ * @st: the stream they belong to
+ * @skb: TCP's skb (not consumed)
+ * @off: where the bytes start
+ * @len: how many
+ *
+ * Context: the receive path (softirq or rx_work).
+ * Return: 0 or -ENOMEM.
+ */
+int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
+			  unsigned int off, unsigned int len)
+{
+	unsigned int n;
+	int err;
+
+	/* Pieces that may have to be copied are copied in chunks. */
+	while (len > AFMUX_RX_COPY_MAX) {
+		n = AFMUX_RX_COPY_MAX;
+		err = rx_queue(st, skb, off, n);
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+	}
+	return rx_queue(st, skb, off, len);
 }
 
 /* Wait for data, an error or the end; caller holds the socket lock. */
@@ -605,11 +627,14 @@ static int stream_release(struct socket *sock)
 	conn = st->conn;
 
 	lock_sock(sk);
+	/* CLOSED first: from then on rx drops new data (and resets). */
+	spin_lock_bh(&conn->lock);
+	set_bit(AFMUX_ST_CLOSED, &st->flags);
+	spin_unlock_bh(&conn->lock);
 	abort = !skb_queue_empty(&sk->sk_receive_queue) ||
 		(sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime);
 	stream_purge_rx(st);
 	spin_lock_bh(&conn->lock);
-	set_bit(AFMUX_ST_CLOSED, &st->flags);
 	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
 	    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
 		if (abort && !(tx_done(st) && rx_done(st))) {

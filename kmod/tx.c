@@ -30,6 +30,9 @@
 void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st)
 {
 	lockdep_assert_held(&conn->lock);
+	/* Only a stream in a table is reachable to take it off the list. */
+	if (st && WARN_ON_ONCE(!test_bit(AFMUX_ST_IN_TABLE, &st->flags)))
+		return;
 	if (st && !test_and_set_bit(AFMUX_ST_ON_TX, &st->flags))
 		list_add_tail(&st->tx_node, &conn->tx_ready);
 	WRITE_ONCE(conn->tx_more, true);
@@ -269,11 +272,11 @@ static void pump(struct afmux_conn *conn)
 	int err = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
+	WRITE_ONCE(conn->tx_more, false);
+	smp_mb();	/* tx_more cleared before looking; pairs with kick */
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags))
 		return;
-	WRITE_ONCE(conn->tx_more, false);
-	smp_mb();	/* tx_more cleared before looking; pairs with kick */
 	for (;;) {
 		if (!f->buf_len) {
 			bool picked;
@@ -284,15 +287,18 @@ static void pump(struct afmux_conn *conn)
 			if (!picked)
 				break;
 		}
+		/*
+		 * Armed before the attempt, so a write_space that comes
+		 * between TCP's EAGAIN and our return is not lost.  Not
+		 * retried on EAGAIN: TCP also says that when it is short of
+		 * memory while "writeable", and then only write_space helps.
+		 */
+		set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
+		smp_mb__after_atomic();	/* pairs with write_space */
 		err = send_frame(conn, f);
-		if (err == -EAGAIN) {
-			set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
-			smp_mb__after_atomic();	/* pairs with write_space */
-			if (!sk_stream_is_writeable(conn->tsk))
-				break;
-			clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
-			continue;
-		}
+		if (err == -EAGAIN)
+			break;
+		clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
 		if (err)
 			break;
 		sent = true;
@@ -316,7 +322,12 @@ static void pump(struct afmux_conn *conn)
 void afmux_tx_kick(struct afmux_conn *conn)
 {
 	for (;;) {
-		if (!mutex_trylock(&conn->tx_mutex))
+		/* Our tx_more store before the holder's look; pairs with
+		 * the barrier in pump().
+		 */
+		smp_mb();
+		if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
+		    !mutex_trylock(&conn->tx_mutex))
 			return;	/* the holder sees tx_more */
 		pump(conn);
 		mutex_unlock(&conn->tx_mutex);

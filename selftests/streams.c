@@ -45,48 +45,12 @@
 #include "kselftest_harness.h"
 #include "afmux.h"
 #include "sha256.h"
+#include "util.h"
 
 #define CHUNK		(64 * 1024)	/* I/O and payload generation unit */
 #define WAIT_MS		10000		/* for an event that must come */
 
 /* ---- small I/O helpers ------------------------------------------------ */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads until @len bytes or EOF: the count, or -1 if read(2) failed. */
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = read(fd, p + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 /* poll(2) on one fd: its revents, 0 on timeout, -1 on error. */
 static int poll1(int fd, short events, int ms)
@@ -119,41 +83,6 @@ static int mux_stats(struct mux *m, struct afmux_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	return getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, st, &len);
-}
-
-/* A connected pair of TCP sockets over 127.0.0.1. */
-static int tcp_pair(int *client, int *server)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sin);
-	int l, c = -1, s = -1, err;
-
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0)
-		return -1;
-	if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sin, &len))
-		goto fail;
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sin, sizeof(sin)))
-		goto fail;
-	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (s < 0)
-		goto fail;
-	close(l);
-	*client = c;
-	*server = s;
-	return 0;
-fail:
-	err = errno;
-	if (c >= 0)
-		close(c);
-	close(l);
-	errno = err;
-	return -1;
 }
 
 /* ---- errors from threads ---------------------------------------------- */
@@ -433,53 +362,6 @@ static int recv_one(struct mux *m, struct recvd *r)
 
 /* ---- the wire format, for the raw peer (docs/protocol.md) ----------- */
 
-enum { FT_DATA, FT_OPEN, FT_END, FT_RESET, FT_WINDOW, FT_PING, FT_GOAWAY };
-enum { E_NO_ERROR, E_PROTOCOL, E_FLOW_CONTROL, E_REFUSED_STREAM, E_CANCEL };
-#define PREFACE_LEN	24
-#define HEADER_LEN	12
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static size_t put_preface(uint8_t *p, uint32_t window, uint32_t max_streams)
-{
-	memcpy(p, "AFMUX\r\n\0", 8);
-	put_be16(p + 8, 1);
-	put_be16(p + 10, 0);
-	put_be32(p + 12, window);
-	put_be32(p + 16, max_streams);
-	put_be32(p + 20, 0);
-	return PREFACE_LEN;
-}
-
-static size_t put_frame(uint8_t *p, uint8_t type, uint32_t stream,
-			const void *payload, uint32_t len)
-{
-	p[0] = type;
-	p[1] = 0;
-	put_be16(p + 2, 0);
-	put_be32(p + 4, len);
-	put_be32(p + 8, stream);
-	if (payload && len)
-		memcpy(p + HEADER_LEN, payload, len);
-	return HEADER_LEN + len;
-}
-
 /* ---- fixtures ---------------------------------------------------------- */
 
 FIXTURE(mux) {
@@ -737,9 +619,10 @@ TEST_F_TIMEOUT(mux, case1, 600)
 	transfer(_metadata, "server to client", self->server, self->client,
 		 s2c, 2, len);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ksft_print_msg("case1: 3 x %llu bytes verified in %.1f s\n",
-		       (unsigned long long)len, t1.tv_sec - t0.tv_sec +
-		       (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* TH_LOG: stderr, which the forked test's _exit() does not lose. */
+	TH_LOG("case1: 3 x %llu bytes verified in %.1f s",
+	       (unsigned long long)len, t1.tv_sec - t0.tv_sec +
+	       (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 /* ---- one key, many streams ---------------------------------------------- */

@@ -12,9 +12,7 @@
  * RESET) - except in the "unread" variants, where B sends bytes A never
  * reads (so A's close is a RESET).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,34 +23,7 @@
 
 #include "kselftest_harness.h"
 #include "afmux.h"
-
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/afmux/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
-/* Teardown is a work item: wait for it, up to 20 s. */
-static int wait_refcnt_zero(void)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int i, n = -1;
-
-	for (i = 0; i < 2000; i++) {
-		n = module_refcnt();
-		if (n == 0)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	return n;
-}
+#include "util.h"
 
 static int xfer(int from, int to, size_t len)
 {
@@ -99,23 +70,12 @@ FIXTURE_VARIANT_ADD(td, muxes_then_unread_reset) { "bm am as bs", 100 };
 
 FIXTURE_SETUP(td)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sin);
 	char key[8];
-	int l, c, a;
+	int c, a;
 
 	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(wait_refcnt_zero(), 0) TH_LOG("afmux sockets left by others");
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_GE(l, 0);
-	ASSERT_EQ(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ASSERT_EQ(listen(l, 1), 0);
-	ASSERT_EQ(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_EQ(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	a = accept(l, NULL, NULL);
-	ASSERT_GE(a, 0);
+	ASSERT_EQ(afmux_wait_refcnt_zero(), 0) TH_LOG("afmux sockets left by others");
+	ASSERT_EQ(tcp_pair(&c, &a), 0);
 	self->a = mux_new(c);
 	self->b = mux_new(a);
 	ASSERT_NE(self->a, NULL);
@@ -123,7 +83,6 @@ FIXTURE_SETUP(td)
 	/* The muxes hold the only references to the TCP sockets now. */
 	close(c);
 	close(a);
-	close(l);
 	self->s = mux_send(self->a, "k");
 	ASSERT_GE(self->s, 0);
 	self->t = mux_receive(self->b, key, sizeof(key));
@@ -169,7 +128,7 @@ TEST_F(td, every_order_lets_go)
 		}
 		p += p[2] ? 3 : 2;
 	}
-	EXPECT_EQ(wait_refcnt_zero(), 0)
+	EXPECT_EQ(afmux_wait_refcnt_zero(), 0)
 		TH_LOG("steps \"%s\": connections or sockets left behind",
 		       variant->steps);
 }

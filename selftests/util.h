@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * util.h - what several afmux selftests share: full reads and writes, a
+ * TCP connection over loopback, frames of docs/protocol.md written by
+ * hand (for tests that play a raw peer), and the module's reference
+ * count (every afmux socket holds one; 0 once all are gone).
+ */
+#ifndef AFMUX_SELFTEST_UTIL_H
+#define AFMUX_SELFTEST_UTIL_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+static inline int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads until @len bytes or EOF: the count, or -1 if read(2) failed. */
+static inline ssize_t read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* A connected pair of TCP sockets over 127.0.0.1. */
+static inline int tcp_pair(int *client, int *server)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t len = sizeof(sin);
+	int l, c = -1, s = -1, err;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0)
+		return -1;
+	if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sin, &len))
+		goto fail;
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sin, sizeof(sin)))
+		goto fail;
+	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	if (s < 0)
+		goto fail;
+	close(l);
+	*client = c;
+	*server = s;
+	return 0;
+fail:
+	err = errno;
+	if (c >= 0)
+		close(c);
+	close(l);
+	errno = err;
+	return -1;
+}
+
+enum { FT_DATA, FT_OPEN, FT_END, FT_RESET, FT_WINDOW, FT_PING, FT_GOAWAY };
+enum { E_NO_ERROR, E_PROTOCOL, E_FLOW_CONTROL, E_REFUSED_STREAM, E_CANCEL };
+#define PREFACE_LEN	24
+#define HEADER_LEN	12
+
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	put_be16(p, (uint16_t)(v >> 16));
+	put_be16(p + 2, (uint16_t)v);
+}
+
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline size_t put_preface(uint8_t *p, uint32_t window,
+				  uint32_t max_streams)
+{
+	memcpy(p, "AFMUX\r\n\0", 8);
+	put_be16(p + 8, 1);
+	put_be16(p + 10, 0);
+	put_be32(p + 12, window);
+	put_be32(p + 16, max_streams);
+	put_be32(p + 20, 0);
+	return PREFACE_LEN;
+}
+
+static inline size_t put_frame(uint8_t *p, uint8_t type, uint32_t stream,
+			const void *payload, uint32_t len)
+{
+	p[0] = type;
+	p[1] = 0;
+	put_be16(p + 2, 0);
+	put_be32(p + 4, len);
+	put_be32(p + 8, stream);
+	if (payload && len)
+		memcpy(p + HEADER_LEN, payload, len);
+	return HEADER_LEN + len;
+}
+
+/*
+ * Read frames from the mux until the answer (PING with ACK) to the PING
+ * carrying @ping: once it arrives, the mux has processed everything the
+ * test sent before that PING.  0, or -1 on EOF or a frame too long.
+ */
+static inline int wait_ping_ack(int fd, const uint8_t ping[8])
+{
+	uint8_t h[HEADER_LEN], payload[1024];
+
+	for (;;) {
+		uint32_t len;
+
+		if (read_full(fd, h, sizeof(h)) != sizeof(h))
+			return -1;
+		len = get_be32(h + 4);
+		if (len > sizeof(payload) ||
+		    read_full(fd, payload, len) != (ssize_t)len)
+			return -1;
+		if (h[0] == FT_PING && (h[1] & 1) && len == 8 &&
+		    !memcmp(payload, ping, 8))
+			return 0;
+	}
+}
+
+static inline int afmux_module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/afmux/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Teardown is a work item: wait up to 20 s for the count to reach 0. */
+static inline int afmux_wait_refcnt_zero(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i, n = -1;
+
+	for (i = 0; i < 2000; i++) {
+		n = afmux_module_refcnt();
+		if (n == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return n;
+}
+
+#endif /* AFMUX_SELFTEST_UTIL_H */
