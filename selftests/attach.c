@@ -29,92 +29,9 @@
 
 #include "kselftest_harness.h"
 #include "afmux.h"
+#include "util.h"
 
 #define WAIT_MS 10000	/* for an event that must come */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads until @len bytes or EOF: the count, or -1 if read(2) failed. */
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = read(fd, p + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-/* A connected pair of TCP sockets over loopback (IPv4, or IPv6 if @v6). */
-static int tcp_pair_af(int *client, int *server, bool v6)
-{
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len = v6 ? sizeof(*sin6) : sizeof(*sin);
-	int af = v6 ? AF_INET6 : AF_INET;
-	int l, c = -1, s = -1, err;
-
-	if (v6) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-	} else {
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	}
-	l = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0)
-		return -1;
-	if (bind(l, (struct sockaddr *)&ss, len) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&ss, &len))
-		goto fail;
-	c = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&ss, len))
-		goto fail;
-	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (s < 0)
-		goto fail;
-	close(l);
-	*client = c;
-	*server = s;
-	return 0;
-fail:
-	err = errno;
-	if (c >= 0)
-		close(c);
-	close(l);
-	errno = err;
-	return -1;
-}
-
-static int tcp_pair(int *client, int *server)
-{
-	return tcp_pair_af(client, server, false);
-}
 
 static int attach(int mux, int fd, uint32_t flags, uint64_t reserved)
 {
@@ -729,36 +646,6 @@ TEST_F(pair, accept_bad_args)
 }
 
 /* ---- bytes the peer sent before ATTACH --------------------------------- */
-
-enum { FT_DATA, FT_OPEN, FT_END };
-#define PREFACE_LEN	24
-#define HEADER_LEN	12
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static size_t put_frame(uint8_t *p, uint8_t type, uint32_t stream,
-			const void *payload, uint32_t len)
-{
-	memset(p, 0, HEADER_LEN);
-	p[0] = type;
-	put_be32(p + 4, len);
-	put_be32(p + 8, stream);
-	if (len)
-		memcpy(p + HEADER_LEN, payload, len);
-	return HEADER_LEN + len;
-}
 
 /*
  * A plain TCP peer sends its preface, OPEN, DATA and END before this end

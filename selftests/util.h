@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,24 +56,31 @@ static inline ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-/* A connected pair of TCP sockets over 127.0.0.1. */
-static inline int tcp_pair(int *client, int *server)
+/* A connected pair of TCP sockets over loopback (IPv4, or IPv6 if @v6). */
+static inline int tcp_pair_af(int *client, int *server, bool v6)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = v6 ? sizeof(*sin6) : sizeof(*sin);
+	int af = v6 ? AF_INET6 : AF_INET;
 	int l, c = -1, s = -1, err;
 
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (v6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	l = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (l < 0)
 		return -1;
-	if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sin, &len))
+	if (bind(l, (struct sockaddr *)&ss, len) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&ss, &len))
 		goto fail;
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sin, sizeof(sin)))
+	c = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&ss, len))
 		goto fail;
 	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 	if (s < 0)
@@ -88,6 +96,12 @@ fail:
 	close(l);
 	errno = err;
 	return -1;
+}
+
+/* The same over 127.0.0.1. */
+static inline int tcp_pair(int *client, int *server)
+{
+	return tcp_pair_af(client, server, false);
 }
 
 enum { FT_DATA, FT_OPEN, FT_END, FT_RESET, FT_WINDOW, FT_PING, FT_GOAWAY };
