@@ -143,4 +143,44 @@ TEST_F(peer, open_after_fatal_goaway)
 	EXPECT_EQ(errno, ECONNRESET);
 }
 
+/*
+ * With the accept backlog full (listen(mux, 2)), a third OPEN is refused:
+ * the peer gets RESET REFUSED_STREAM for it, the two queued streams stay
+ * acceptable, and the refusal is counted.
+ */
+TEST_F(peer, backlog_full_refuses)
+{
+	uint8_t buf[256], h[HEADER_LEN], code[4];
+	struct afmux_stats st;
+	socklen_t len = sizeof(st);
+	size_t n = 0;
+	char key[8];
+	int i, fd;
+
+	ASSERT_EQ(listen(mux_fd(self->mux), 2), 0);
+	n += put_frame(buf + n, FT_OPEN, 1, "a", 1);
+	n += put_frame(buf + n, FT_OPEN, 2, "b", 1);
+	n += put_frame(buf + n, FT_OPEN, 3, "c", 1);
+	ASSERT_EQ(write_all(self->raw, buf, n), 0);
+
+	/* The refusal: RESET for our stream 3, seen from the mux (R bit). */
+	ASSERT_EQ(read_full(self->raw, h, sizeof(h)), sizeof(h));
+	EXPECT_EQ(h[0], FT_RESET);
+	EXPECT_EQ(get_be32(h + 4), 4U);
+	EXPECT_EQ(get_be32(h + 8), 0x80000003U);
+	ASSERT_EQ(read_full(self->raw, code, sizeof(code)), sizeof(code));
+	EXPECT_EQ(get_be32(code), (uint32_t)E_REFUSED_STREAM);
+
+	ASSERT_EQ(getsockopt(mux_fd(self->mux), SOL_AFMUX, AFMUX_STATS, &st,
+			     &len), 0);
+	EXPECT_EQ(st.streams_refused, 1U);
+	EXPECT_EQ(st.streams_accepted, 2U);
+	for (i = 0; i < 2; i++) {
+		fd = mux_receive(self->mux, key, sizeof(key));
+		ASSERT_GE(fd, 0);
+		EXPECT_EQ(key[0], "ab"[i]);
+		close(fd);
+	}
+}
+
 TEST_HARNESS_MAIN
