@@ -67,6 +67,7 @@ struct afmux_txf {
 	struct sk_buff *skb;
 	unsigned int data_off;		/* next payload byte in skb */
 	unsigned int data_left;
+	bool more;			/* another frame surely follows */
 	struct afmux_stream *st;	/* holds a reference while set */
 };
 
@@ -130,6 +131,7 @@ enum {
 	AFMUX_ST_PEER_RESET,	/* the peer's RESET arrived */
 	AFMUX_ST_PURGE,		/* reader: drop what is queued */
 	AFMUX_ST_CLOSED,	/* the fd is closed (or never existed) */
+	AFMUX_ST_WINDOW_SET,	/* the user chose rx_window: no autotuning */
 };
 
 struct afmux_stream {
@@ -153,7 +155,9 @@ struct afmux_stream {
 	u32 rx_recvd;			/* DATA bytes received */
 	u32 rx_consumed;		/* read by the reader */
 	u32 rx_limit;			/* what we granted */
-	u32 rx_window;
+	u32 rx_window;			/* grown by autotuning */
+	u32 rx_epoch_consumed;		/* rx_consumed when the epoch began */
+	u64 rx_epoch_ns;		/* when the autotuning epoch began */
 	struct list_head tx_node;	/* on conn->tx_ready */
 	struct list_head accept_node;	/* on conn->accept_q */
 };
@@ -175,9 +179,14 @@ static inline struct afmux_rx_cb *afmux_rx_cb(struct sk_buff *skb)
 	return (struct afmux_rx_cb *)skb->cb;
 }
 
-/* How much of a write-queue skb the tx pump has sent (skb->cb). */
+/*
+ * How much of a write-queue skb the tx pump has sent (skb->cb); @picked
+ * once the pump has taken it for a frame (then nothing may be appended).
+ * Changed under conn->lock.
+ */
 struct afmux_tx_cb {
 	u32 sent;
+	bool picked;
 };
 
 static inline struct afmux_tx_cb *afmux_tx_cb(struct sk_buff *skb)
@@ -189,6 +198,7 @@ static inline struct afmux_tx_cb *afmux_tx_cb(struct sk_buff *skb)
 static inline void afmux_tx_cb_init(struct sk_buff *skb)
 {
 	afmux_tx_cb(skb)->sent = 0;
+	afmux_tx_cb(skb)->picked = false;
 }
 
 static inline struct afmux_conn *afmux_conn(struct sock *sk)

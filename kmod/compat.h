@@ -20,25 +20,51 @@
 #include <linux/bvec.h>
 #include <linux/uio.h>
 #include <linux/socket.h>
+#include <net/tcp.h>
 
 /*
- * Hand @len bytes of @page at @off to TCP by reference.  6.1 has
- * ->sendpage; from 6.5 on the same is sendmsg(MSG_SPLICE_PAGES) over a
- * bvec (6.1 defines the flag, but its TCP ignores it).
+ * Hand @len bytes described by @bv[0..@n) to the TCP socket @tsk, whose
+ * lock the caller holds, by page reference.  6.1 has ->sendpage; from 6.5
+ * on the same is sendmsg(MSG_SPLICE_PAGES) over a bvec (6.1 defines the
+ * flag, but its TCP ignores it).  Returns the bytes TCP took (perhaps
+ * fewer than @len) or, if it took none, a negative errno.
  */
-static inline int afmux_sendpage(struct socket *sock, struct page *page,
-				 unsigned int off, size_t len, int flags)
+static inline int afmux_tcp_sendpages_locked(struct sock *tsk,
+					     struct bio_vec *bv,
+					     unsigned int n, size_t len,
+					     int flags)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
-	struct bio_vec bv;
 
-	bvec_set_page(&bv, page, len, off);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
-	return sock_sendmsg(sock, &msg);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, len);
+	return tcp_sendmsg_locked(tsk, &msg, len);
 #else
-	return kernel_sendpage(sock, page, off, len, flags);
+	unsigned int i;
+	int done = 0;
+
+	for (i = 0; i < n; i++) {
+		int more = i + 1 < n ? MSG_MORE : 0;
+		int ret = tcp_sendpage_locked(tsk, bv[i].bv_page,
+					      bv[i].bv_offset, bv[i].bv_len,
+					      flags | more);
+
+		if (ret < 0)
+			return done ? done : ret;
+		done += ret;
+		if (ret < bv[i].bv_len)
+			break;
+	}
+	return done;
 #endif
 }
+
+/*
+ * Before 6.5, sendfile and splice hand a socket pages through
+ * proto_ops->sendpage, a page at a time (MSG_SENDPAGE_NOTLAST when more
+ * of the same splice follows); from 6.5 on through sendmsg with
+ * MSG_SPLICE_PAGES over a bvec.
+ */
+#define AFMUX_HAVE_SENDPAGE	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0))
 
 #endif /* _AFMUX_COMPAT_H */

@@ -18,9 +18,12 @@
 #include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/splice.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "afmux.h"
+#include "compat.h"
 #include "frame.h"
 #include "window.h"
 
@@ -139,6 +142,7 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 	st->flags = local ? BIT(AFMUX_ST_LOCAL) : 0;
 	st->rx_window = READ_ONCE(conn->window);
 	st->rx_limit = st->rx_window;
+	st->rx_epoch_ns = ktime_get_ns();
 	INIT_LIST_HEAD(&st->tx_node);
 	INIT_LIST_HEAD(&st->accept_node);
 	return st;
@@ -200,6 +204,46 @@ void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset)
 }
 
 /*
+ * The credit loop's round trip is TCP's smoothed RTT - but never taken
+ * as less than this: on a local link the scheduler, not the wire, sets
+ * how long a grant takes to come back as data.
+ */
+#define AFMUX_AUTOTUNE_MIN_RTT_NS	(1 * NSEC_PER_MSEC)
+
+/*
+ * Receive window autotuning, once per epoch of half a window consumed:
+ * double the window while the reader keeps up with a window that fills
+ * in under two round trips, up to the bound TCP's own receive autotuning
+ * has (net.ipv4.tcp_rmem[2]); fall back to the connection's window under
+ * TCP memory pressure.  A window the user set stays.  Grants already
+ * made stand either way.  Caller holds conn->lock.
+ */
+static void stream_autotune(struct afmux_stream *st)
+{
+	struct afmux_conn *conn = st->conn;
+	struct sock *tsk = conn->tsk;
+	u32 bytes = st->rx_consumed - st->rx_epoch_consumed;
+	u32 base = READ_ONCE(conn->window), max;
+	u64 now, rtt;
+
+	if (bytes <= st->rx_window / 2 ||
+	    test_bit(AFMUX_ST_WINDOW_SET, &st->flags))
+		return;
+	now = ktime_get_ns();
+	rtt = (u64)(READ_ONCE(tcp_sk(tsk)->srtt_us) >> 3) * NSEC_PER_USEC;
+	rtt = clamp_t(u64, rtt, AFMUX_AUTOTUNE_MIN_RTT_NS, NSEC_PER_SEC);
+	max = clamp_t(u32, READ_ONCE(sock_net(tsk)->ipv4.sysctl_tcp_rmem[2]),
+		      base, AFMUX_WINDOW_MAX);
+	if (tcp_under_memory_pressure(tsk))
+		st->rx_window = min(st->rx_window, base);
+	else if (afmux_window_should_grow(bytes, st->rx_window,
+					  now - st->rx_epoch_ns, rtt))
+		st->rx_window = min(2 * st->rx_window, max);
+	st->rx_epoch_ns = now;
+	st->rx_epoch_consumed = st->rx_consumed;
+}
+
+/*
  * The reader consumed @n bytes: grant more credit when it is worth a
  * frame.  Returns true if the pump has new work.
  */
@@ -211,6 +255,7 @@ static bool stream_consumed(struct afmux_stream *st, u32 n)
 
 	spin_lock_bh(&conn->lock);
 	st->rx_consumed += n;
+	stream_autotune(st);
 	next = afmux_window_next(st->rx_limit, st->rx_consumed, st->rx_window);
 	if (next != st->rx_limit && !rx_done(st) &&
 	    test_bit(AFMUX_ST_IN_TABLE, &st->flags)) {
@@ -221,11 +266,6 @@ static bool stream_consumed(struct afmux_stream *st, u32 n)
 	}
 	spin_unlock_bh(&conn->lock);
 	return kick;
-}
-
-static void stream_purge_rx(struct afmux_stream *st)
-{
-	skb_queue_purge(&st->sk.sk_receive_queue);
 }
 
 /*
@@ -372,25 +412,34 @@ static int stream_wait_data(struct sock *sk, long *timeo)
 	return rc < 0 ? rc : 0;
 }
 
-static int stream_recvmsg(struct socket *sock, struct msghdr *msg,
-			  size_t len, int flags)
+/*
+ * Where stream_read() hands bytes: @n bytes of @skb from @off.  Returns
+ * the bytes taken (fewer than @n when the destination is full) or -errno.
+ */
+typedef int (*stream_read_actor_t)(struct sk_buff *skb, unsigned int off,
+				   unsigned int n, void *arg);
+
+/*
+ * The body of recvmsg and splice_read: hand up to @len queued bytes to
+ * @actor, waiting (unless MSG_DONTWAIT in @flags) until the low-water
+ * mark (all of @len with MSG_WAITALL), the end or an error.  Then grant
+ * the peer credit for what was consumed.
+ */
+static int stream_read(struct sock *sk, size_t len, int flags,
+		       stream_read_actor_t actor, void *arg)
 {
-	struct sock *sk = sock->sk;
 	struct afmux_stream *st = afmux_stream(sk);
 	struct sk_buff_head *q = &sk->sk_receive_queue;
 	size_t copied = 0, consumed = 0;
 	int target, err = 0;
 	long timeo;
 
-	if (flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE))
-		return -EOPNOTSUPP;
-
 	lock_sock(sk);
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	if (test_bit(AFMUX_ST_PURGE, &st->flags)) {
 		clear_bit(AFMUX_ST_PURGE, &st->flags);
-		stream_purge_rx(st);
+		skb_queue_purge(q);
 	}
 
 	while (copied < len) {
@@ -398,6 +447,7 @@ static int stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		struct afmux_rx_cb *cb;
 		struct sk_buff *skb;
 		bool done;
+		int ret;
 
 		spin_lock_bh(&q->lock);
 		skb = skb_peek(q);
@@ -435,27 +485,80 @@ static int stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		}
 		/* Bytes before off + avail are stable; rx may append after. */
 		n = min_t(size_t, avail, len - copied);
-		if (skb_copy_datagram_msg(skb, off, msg, n)) {
-			err = copied ? 0 : -EFAULT;
+		ret = actor(skb, off, n, arg);
+		if (ret <= 0) {
+			err = copied ? 0 : ret;
 			break;
 		}
 		spin_lock_bh(&q->lock);
 		cb = afmux_rx_cb(skb);
-		cb->off += n;
-		cb->len -= n;
+		cb->off += ret;
+		cb->len -= ret;
 		done = !cb->len;
 		if (done)
 			__skb_unlink(skb, q);
 		spin_unlock_bh(&q->lock);
 		if (done)
 			consume_skb(skb);
-		copied += n;
-		consumed += n;
+		copied += ret;
+		consumed += ret;
+		if (ret < n)
+			break;	/* the destination is full */
 	}
 	release_sock(sk);
 	if (consumed && stream_consumed(st, consumed))
 		afmux_tx_kick(st->conn);
 	return copied ? copied : err;
+}
+
+static int stream_copy_actor(struct sk_buff *skb, unsigned int off,
+			     unsigned int n, void *msg)
+{
+	return skb_copy_datagram_msg(skb, off, msg, n) ? -EFAULT : n;
+}
+
+static int stream_recvmsg(struct socket *sock, struct msghdr *msg,
+			  size_t len, int flags)
+{
+	if (flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE))
+		return -EOPNOTSUPP;
+	return stream_read(sock->sk, len, flags, stream_copy_actor, msg);
+}
+
+struct stream_splice {
+	struct sock *sk;
+	struct pipe_inode_info *pipe;
+	unsigned int flags;
+};
+
+/* Payload pages go into the pipe by reference (small pieces copied). */
+static int stream_splice_actor(struct sk_buff *skb, unsigned int off,
+			       unsigned int n, void *arg)
+{
+	struct stream_splice *sp = arg;
+
+	return skb_splice_bits(skb, sp->sk, off, sp->pipe, n, sp->flags);
+}
+
+static ssize_t stream_splice_read(struct socket *sock, loff_t *ppos,
+				  struct pipe_inode_info *pipe, size_t len,
+				  unsigned int flags)
+{
+	struct stream_splice sp = { sock->sk, pipe, flags };
+	bool nonblock = (sock->file->f_flags & O_NONBLOCK) ||
+			(flags & SPLICE_F_NONBLOCK);
+
+	struct afmux_conn *conn = afmux_stream(sock->sk)->conn;
+	int ret;
+
+	ret = stream_read(sock->sk, len, nonblock ? MSG_DONTWAIT : 0,
+			  stream_splice_actor, &sp);
+	if (ret > 0) {
+		spin_lock_bh(&conn->lock);
+		conn->stats.bytes_rx_spliced += ret;
+		spin_unlock_bh(&conn->lock);
+	}
+	return ret;
 }
 
 /* Wait until stream_tx_space() or an error; caller holds the lock. */
@@ -489,14 +592,192 @@ static int stream_wait_space(struct sock *sk, long *timeo)
 	return err;
 }
 
-static int stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+/* Can the writer still queue data?  Caller holds conn->lock. */
+static bool stream_can_send(const struct afmux_stream *st)
 {
-	struct sock *sk = sock->sk;
+	return !tx_done(st) && !test_bit(AFMUX_C_FAILED, &st->conn->flags) &&
+	       !test_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+}
+
+/*
+ * Credit the writer may use now, waiting for some if there is none.
+ * Returns it, or -EPIPE, -EAGAIN, -EINTR/-ERESTARTSYS.  Caller holds the
+ * socket lock.
+ */
+static long stream_send_space(struct sock *sk, long *timeo)
+{
 	struct afmux_stream *st = afmux_stream(sk);
+	long err;
+	u32 space;
+
+	for (;;) {
+		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
+			return -EPIPE;
+		space = stream_tx_space(st);
+		if (space)
+			return space;
+		afmux_tx_kick(st->conn);
+		err = stream_wait_space(sk, timeo);
+		if (err)
+			return err;
+	}
+}
+
+/*
+ * Charge @skb (payload in page fragments, @by_ref: the caller's pages) to
+ * the writer and queue it.
+ */
+static int stream_queue_skb(struct afmux_stream *st, struct sk_buff *skb,
+			    bool by_ref)
+{
 	struct afmux_conn *conn = st->conn;
-	size_t sent = 0;
+	struct sock *sk = &st->sk;
+
+	skb->sk = sk;
+	skb->destructor = stream_wfree;
+	atomic_add(skb->truesize, &st->tx_mem);
+	afmux_tx_cb_init(skb);
+
+	spin_lock_bh(&conn->lock);
+	if (!stream_can_send(st)) {
+		spin_unlock_bh(&conn->lock);
+		kfree_skb(skb);
+		return -EPIPE;
+	}
+	WRITE_ONCE(st->tx_accepted, st->tx_accepted + skb->len);
+	if (by_ref)
+		conn->stats.bytes_tx_by_ref += skb->len;
+	skb_queue_tail(&sk->sk_write_queue, skb);
+	__afmux_tx_want(conn, st);
+	spin_unlock_bh(&conn->lock);
+	return 0;
+}
+
+/* Copy @n bytes from @from into a new write-queue skb: @n or -errno. */
+static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
+			     size_t n)
+{
+	struct sk_buff *skb;
+	int err;
+
+	skb = alloc_skb_with_frags(0, n, 0, &err, st->sk.sk_allocation);
+	if (!skb)
+		return err;
+	skb->data_len = n;
+	skb->len = n;
+	err = skb_copy_datagram_from_iter(skb, 0, from, n);
+	if (!err)
+		err = stream_queue_skb(st, skb, false);
+	else
+		kfree_skb(skb);
+	return err ? err : n;
+}
+
+/*
+ * Queue @size bytes of @page at @off by reference; the caller's page
+ * reference passes to the write queue (or is dropped on error).  Pages
+ * are appended to the last queued skb while the pump has not picked it,
+ * so pages that come one at a time still make full-sized frames.
+ */
+static int stream_queue_page(struct afmux_stream *st, struct page *page,
+			     unsigned int off, unsigned int size)
+{
+	struct afmux_conn *conn = st->conn;
+	struct sock *sk = &st->sk;
+	struct sk_buff *skb;
+	int i;
+
+	spin_lock_bh(&conn->lock);
+	skb = skb_peek_tail(&sk->sk_write_queue);
+	if (stream_can_send(st) && skb && !afmux_tx_cb(skb)->picked &&
+	    skb->len + size <= AFMUX_DATA_SEND_MAX) {
+		i = skb_shinfo(skb)->nr_frags;
+		if (skb_can_coalesce(skb, i, page, off)) {
+			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], size);
+			put_page(page);
+		} else if (i < MAX_SKB_FRAGS) {
+			skb_fill_page_desc(skb, i, page, off, size);
+		} else {
+			skb = NULL;
+		}
+		if (skb) {
+			skb->len += size;
+			skb->data_len += size;
+			skb->truesize += size;
+			atomic_add(size, &st->tx_mem);
+			WRITE_ONCE(st->tx_accepted, st->tx_accepted + size);
+			conn->stats.bytes_tx_by_ref += size;
+			spin_unlock_bh(&conn->lock);
+			return 0;
+		}
+	}
+	spin_unlock_bh(&conn->lock);
+
+	skb = alloc_skb(0, sk->sk_allocation);
+	if (!skb) {
+		put_page(page);
+		return -ENOMEM;
+	}
+	skb_fill_page_desc(skb, 0, page, off, size);
+	skb->len = size;
+	skb->data_len = size;
+	skb->truesize += size;
+	return stream_queue_skb(st, skb, true);
+}
+
+/*
+ * Take up to @n bytes of a bvec iterator (sendfile, splice) by page
+ * reference.  Returns the bytes taken, 0 if the next page cannot be sent
+ * by reference (slab memory: the caller copies it), or -errno.
+ */
+static ssize_t stream_queue_pages(struct afmux_stream *st,
+				  struct iov_iter *from, size_t n)
+{
+	struct page *pages[16];
+	size_t start, off, done = 0;
+	unsigned int i = 0, nr;
+	ssize_t got;
 	int err = 0;
-	long timeo;
+
+	got = iov_iter_get_pages2(from, pages, n, ARRAY_SIZE(pages), &start);
+	if (got <= 0)
+		return got ? got : -EFAULT;
+	nr = DIV_ROUND_UP(start + got, PAGE_SIZE);
+	off = start;
+	while (done < got) {
+		size_t len = min_t(size_t, PAGE_SIZE - off, got - done);
+
+		if (!sendpage_ok(pages[i]))
+			break;
+		err = stream_queue_page(st, pages[i++], off, len);
+		if (err)
+			break;
+		done += len;
+		off = 0;
+	}
+	if (done < got) {
+		/* Give back what was not queued. */
+		iov_iter_revert(from, got - done);
+		while (i < nr)
+			put_page(pages[i++]);
+	}
+	return done ? done : err;
+}
+
+/*
+ * The body of sendmsg and sendpage.  A bvec iterator with
+ * MSG_SPLICE_PAGES (sendfile, splice) is queued by page reference,
+ * anything else copied.  @push: start the pump when done (not while the
+ * caller has more pages of the same splice to come).
+ */
+static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
+		       bool push)
+{
+	struct afmux_stream *st = afmux_stream(sk);
+	bool by_ref = (msg->msg_flags & MSG_SPLICE_PAGES) &&
+		      iov_iter_is_bvec(&msg->msg_iter);
+	size_t sent = 0;
+	long timeo, ret = 0;
 
 	if (msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
@@ -504,61 +785,49 @@ static int stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	lock_sock(sk);
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	while (sent < len) {
-		struct sk_buff *skb;
-		u32 space;
 		size_t n;
 
-		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) {
-			err = -EPIPE;
+		ret = stream_send_space(sk, &timeo);
+		if (ret < 0)
 			break;
-		}
-		space = stream_tx_space(st);
-		if (!space) {
-			afmux_tx_kick(conn);
-			err = stream_wait_space(sk, &timeo);
-			if (err)
-				break;
-			continue;
-		}
-		n = min3(len - sent, (size_t)space, (size_t)AFMUX_DATA_SEND_MAX);
-		skb = alloc_skb_with_frags(0, n, 0, &err, sk->sk_allocation);
-		if (!skb)
+		n = min3(len - sent, (size_t)ret, (size_t)AFMUX_DATA_SEND_MAX);
+		ret = by_ref ? stream_queue_pages(st, &msg->msg_iter, n) : 0;
+		if (!ret)
+			ret = stream_queue_copy(st, &msg->msg_iter, n);
+		if (ret < 0)
 			break;
-		skb->data_len = n;
-		skb->len = n;
-		err = skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, n);
-		if (err) {
-			kfree_skb(skb);
-			break;
-		}
-		skb->sk = sk;
-		skb->destructor = stream_wfree;
-		atomic_add(skb->truesize, &st->tx_mem);
-		afmux_tx_cb_init(skb);
-
-		spin_lock_bh(&conn->lock);
-		if (tx_done(st) || test_bit(AFMUX_C_FAILED, &conn->flags) ||
-		    test_bit(AFMUX_ST_RESET_WANTED, &st->flags)) {
-			spin_unlock_bh(&conn->lock);
-			kfree_skb(skb);
-			err = -EPIPE;
-			break;
-		}
-		WRITE_ONCE(st->tx_accepted, st->tx_accepted + n);
-		skb_queue_tail(&sk->sk_write_queue, skb);
-		__afmux_tx_want(conn, st);
-		spin_unlock_bh(&conn->lock);
-		sent += n;
+		sent += ret;
 	}
 	release_sock(sk);
-	if (sent)
-		afmux_tx_kick(conn);
+	if (sent && (push || sent < len))
+		afmux_tx_kick(st->conn);
 	if (sent)
 		return sent;
-	if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
+	if (ret == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
 		send_sig(SIGPIPE, current, 0);
-	return err;
+	return ret;
 }
+
+static int stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	return stream_send(sock->sk, msg, len, true);
+}
+
+#if AFMUX_HAVE_SENDPAGE
+static ssize_t stream_sendpage(struct socket *sock, struct page *page,
+			       int offset, size_t size, int flags)
+{
+	struct msghdr msg = {
+		.msg_flags = (flags & ~MSG_SENDPAGE_NOTLAST) | MSG_SPLICE_PAGES,
+	};
+	struct bio_vec bv;
+
+	bvec_set_page(&bv, page, size, offset);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, size);
+	return stream_send(sock->sk, &msg, size,
+			   !(flags & MSG_SENDPAGE_NOTLAST));
+}
+#endif
 
 static __poll_t stream_poll(struct file *file, struct socket *sock,
 			    poll_table *wait)
@@ -633,7 +902,7 @@ static int stream_release(struct socket *sock)
 	spin_unlock_bh(&conn->lock);
 	abort = !skb_queue_empty(&sk->sk_receive_queue) ||
 		(sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime);
-	stream_purge_rx(st);
+	skb_queue_purge(&st->sk.sk_receive_queue);
 	spin_lock_bh(&conn->lock);
 	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
 	    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
@@ -678,6 +947,7 @@ static int stream_setsockopt(struct socket *sock, int level, int optname,
 
 	spin_lock_bh(&conn->lock);
 	st->rx_window = val;
+	set_bit(AFMUX_ST_WINDOW_SET, &st->flags);
 	spin_unlock_bh(&conn->lock);
 	/* A larger window may be worth announcing right away. */
 	kick = stream_consumed(st, 0);
@@ -751,6 +1021,10 @@ const struct proto_ops afmux_stream_ops = {
 	.setsockopt	= stream_setsockopt,
 	.getsockopt	= stream_getsockopt,
 	.sendmsg	= stream_sendmsg,
+#if AFMUX_HAVE_SENDPAGE
+	.sendpage	= stream_sendpage,
+#endif
+	.splice_read	= stream_splice_read,
 	.recvmsg	= stream_recvmsg,
 	.mmap		= sock_no_mmap,
 };

@@ -24,7 +24,7 @@
 #include "compat.h"
 #include "frame.h"
 
-#define AFMUX_TX_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
+#define AFMUX_TX_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
 /* Queue @st (may be NULL) for the pump.  Caller holds conn->lock. */
 void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st)
@@ -108,6 +108,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 
 		afmux_hdr_encode(f->buf, &h);
 		f->buf_len = AFMUX_HDR_LEN;
+		afmux_tx_cb(skb)->picked = true;
 		f->skb = skb;
 		f->data_off = sent;
 		f->data_left = len;
@@ -121,6 +122,25 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 		return true;
 	}
 	return false;
+}
+
+/*
+ * Is another DATA frame sure to follow @f (so TCP may hold back a partial
+ * segment)?  Only the pump takes data off write queues, so queued data
+ * stays until it is sent or the stream is reset - which sends a frame
+ * too.  A wrong "no" costs a push; the pump pushes after a wrong "yes".
+ * Caller holds conn->lock.
+ */
+static bool more_data_follows(struct afmux_conn *conn,
+			      const struct afmux_txf *f)
+{
+	struct afmux_stream *next;
+
+	if (f->skb && (f->data_off + f->data_left < f->skb->len ||
+		       !skb_queue_is_last(&f->st->sk.sk_write_queue, f->skb)))
+		return true;
+	next = list_first_entry(&conn->tx_ready, struct afmux_stream, tx_node);
+	return next != f->st && !skb_queue_empty(&next->sk.sk_write_queue);
 }
 
 /* Choose the next frame.  Caller holds conn->lock. */
@@ -161,6 +181,7 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 			list_move_tail(&st->tx_node, &conn->tx_ready);
 			sock_hold(&st->sk);
 			f->st = st;
+			f->more = more_data_follows(conn, f);
 			return true;
 		}
 		list_del_init(&st->tx_node);
@@ -170,14 +191,50 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	return false;
 }
 
-/* Write the rest of the current frame; 0 when all of it is in TCP. */
+/*
+ * Describe up to @f->data_left payload bytes from @f->data_off in @bv.
+ * Write-queue skbs hold their payload in page fragments only.  Returns the
+ * number of entries, 0 if the skb is shorter than the frame says.
+ */
+static unsigned int frame_bvec(const struct afmux_txf *f, struct bio_vec *bv)
+{
+	const struct skb_shared_info *shi = skb_shinfo(f->skb);
+	unsigned int off = f->data_off, left = f->data_left, i, n = 0;
+
+	for (i = 0; i < shi->nr_frags && left; i++) {
+		const skb_frag_t *frag = &shi->frags[i];
+		unsigned int size = skb_frag_size(frag), len;
+
+		if (off >= size) {
+			off -= size;
+			continue;
+		}
+		len = min(size - off, left);
+		bvec_set_page(&bv[n++], skb_frag_page(frag),
+			      len, skb_frag_off(frag) + off);
+		left -= len;
+		off = 0;
+	}
+	return left ? 0 : n;
+}
+
+/*
+ * Write the rest of the current frame; 0 when all of it is in TCP.  The
+ * caller holds the TCP socket lock.  The frame's last byte goes without
+ * MSG_MORE (so TCP sends it now) unless the pump already knows that
+ * another frame follows.
+ */
 static int send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 {
+	int more = f->more ? MSG_MORE : 0;
+	struct sock *tsk = conn->tsk;
+	int ret;
+
 	while (f->copy_off < f->buf_len + f->ext_len) {
 		struct msghdr msg = { .msg_flags = AFMUX_TX_FLAGS };
-		struct kvec vec[2];
 		unsigned int n = 0, off = f->copy_off;
-		int ret;
+		size_t size = f->buf_len + f->ext_len - off;
+		struct kvec vec[2];
 
 		if (off < f->buf_len) {
 			vec[n].iov_base = f->buf + off;
@@ -190,32 +247,22 @@ static int send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 			vec[n].iov_base = (void *)f->ext + off;
 			vec[n++].iov_len = f->ext_len - off;
 		}
-		ret = kernel_sendmsg(conn->tcp, &msg, vec, n,
-				     f->buf_len + f->ext_len - f->copy_off);
+		if (f->data_left || more)
+			msg.msg_flags |= MSG_MORE;
+		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, vec, n, size);
+		ret = tcp_sendmsg_locked(tsk, &msg, size);
 		if (ret < 0)
 			return ret;
 		f->copy_off += ret;
 	}
 	while (f->data_left) {
-		struct sk_buff *skb = f->skb;
-		unsigned int off = f->data_off;
-		const skb_frag_t *frag;
-		unsigned int i, n;
-		int ret;
+		struct bio_vec bv[MAX_SKB_FRAGS];
+		unsigned int n = frame_bvec(f, bv);
 
-		/* Write-queue skbs hold their payload in page fragments. */
-		for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
-			frag = &skb_shinfo(skb)->frags[i];
-			if (off < skb_frag_size(frag))
-				break;
-			off -= skb_frag_size(frag);
-		}
-		if (WARN_ON_ONCE(i == skb_shinfo(skb)->nr_frags))
+		if (WARN_ON_ONCE(!n))
 			return -EFAULT;
-		n = min_t(unsigned int, skb_frag_size(frag) - off, f->data_left);
-		ret = afmux_sendpage(conn->tcp, skb_frag_page(frag),
-				     skb_frag_off(frag) + off, n,
-				     AFMUX_TX_FLAGS);
+		ret = afmux_tcp_sendpages_locked(tsk, bv, n, f->data_left,
+						 AFMUX_TX_FLAGS | more);
 		if (ret < 0)
 			return ret;
 		f->data_off += ret;
@@ -265,10 +312,15 @@ static void push(struct afmux_conn *conn)
 	tcp_sock_set_nodelay(conn->tsk);
 }
 
+/*
+ * Write frames until there are none or TCP is full, under one hold of
+ * the TCP socket lock (a lock per frame or per page costs as much as the
+ * sending).  Runs under tx_mutex.
+ */
 static void pump(struct afmux_conn *conn)
 {
 	struct afmux_txf *f = &conn->txf;
-	bool sent = false;
+	bool corked = false;
 	int err = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
@@ -277,6 +329,7 @@ static void pump(struct afmux_conn *conn)
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags))
 		return;
+	lock_sock(conn->tsk);
 	for (;;) {
 		if (!f->buf_len) {
 			bool picked;
@@ -296,15 +349,19 @@ static void pump(struct afmux_conn *conn)
 		set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
 		smp_mb__after_atomic();	/* pairs with write_space */
 		err = send_frame(conn, f);
-		if (err == -EAGAIN)
+		if (err == -EAGAIN) {
+			corked = false;	/* TCP sends it as ACKs come */
 			break;
+		}
 		clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
 		if (err)
 			break;
-		sent = true;
+		corked = f->more;
 		frame_done(conn, f);
 	}
-	if (sent)
+	release_sock(conn->tsk);
+	/* The frame we expected after the last one did not come. */
+	if (corked)
 		push(conn);
 	if (err && err != -EAGAIN) {
 		afmux_tx_drop(conn);

@@ -55,4 +55,19 @@ static inline u32 afmux_window_next(u32 granted, u32 consumed, u32 window)
 	return next;
 }
 
+/*
+ * Window autotuning (docs/design.md, "Windows"): the reader consumed
+ * @bytes (more than half of @window) in @elapsed_ns.  If that took less
+ * than 2 round trips per half window (4 * bytes / window * rtt, as
+ * quic-go does), the window, not the reader, limited the stream: grow it.
+ * @rtt_ns is at most NSEC_PER_SEC (so nothing overflows).
+ */
+static inline bool afmux_window_should_grow(u32 bytes, u32 window,
+					    u64 elapsed_ns, u64 rtt_ns)
+{
+	if (!window || bytes <= window / 2)
+		return false;
+	return elapsed_ns * window < 4 * rtt_ns * bytes;
+}
+
 #endif /* _AFMUX_WINDOW_H */

@@ -161,6 +161,8 @@ struct afmux_stats {
 	__u64	data_discarded;		/* bytes for streams already closed */
 	__u32	streams_active;
 	__u32	last_error;		/* docs/protocol.md error code */
+	__u64	bytes_tx_by_ref;	/* of bytes_tx: sendfile/splice pages */
+	__u64	bytes_rx_spliced;	/* of bytes_rx: taken by splice_read */
 };
 
 #endif /* _UAPI_LINUX_AFMUX_H */
