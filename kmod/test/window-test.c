@@ -297,6 +297,52 @@ static void afmux_window_test_stream(struct kunit *test)
 	KUNIT_EXPECT_LT(test, sent, base);
 }
 
+/* afmux_window_should_grow(bytes, window, elapsed, rtt) */
+struct afmux_window_test_grow {
+	const char *name;
+	u32 bytes;
+	u32 window;
+	u64 elapsed_ns;
+	u64 rtt_ns;
+	bool grow;
+};
+
+#define WT_MS	NSEC_PER_MSEC
+
+static const struct afmux_window_test_grow afmux_window_test_grows[] = {
+	{ "half a window: not an epoch yet", 128 << 10, 256 << 10, 1, WT_MS, false },
+	{ "just over half, fast", (128 << 10) + 1, 256 << 10, 1, WT_MS, true },
+	{ "half+ in just under 2 RTT", (128 << 10) + 1, 256 << 10, 2 * WT_MS, WT_MS, true },
+	{ "window in just over 4 RTT", 128 << 10, 128 << 10, 4 * WT_MS + 1, WT_MS, false },
+	{ "whole window in 4 RTT - 1 ns", 256 << 10, 256 << 10, 4 * WT_MS - 1, WT_MS, true },
+	{ "whole window in exactly 4 RTT", 256 << 10, 256 << 10, 4 * WT_MS, WT_MS, false },
+	{ "slow reader on a long link", 200 << 10, 256 << 10, 2 * NSEC_PER_SEC, 50 * WT_MS, false },
+	{ "fast reader on a long link", 200 << 10, 256 << 10, 60 * WT_MS, 50 * WT_MS, true },
+	{ "zero window", 1000, 0, 0, WT_MS, false },
+	{ "largest values do not overflow", AFMUX_WINDOW_MAX, AFMUX_WINDOW_MAX,
+	  4 * NSEC_PER_SEC - 1, NSEC_PER_SEC, true },
+	{ "largest values, too slow", AFMUX_WINDOW_MAX, AFMUX_WINDOW_MAX,
+	  4 * NSEC_PER_SEC, NSEC_PER_SEC, false },
+};
+
+static void afmux_window_test_grow_desc(const struct afmux_window_test_grow *c,
+					char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(afmux_window_test_grow, afmux_window_test_grows,
+		  afmux_window_test_grow_desc);
+
+static void afmux_window_test_grow(struct kunit *test)
+{
+	const struct afmux_window_test_grow *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, c->grow,
+			afmux_window_should_grow(c->bytes, c->window,
+						 c->elapsed_ns, c->rtt_ns));
+}
+
 static struct kunit_case afmux_window_test_cases[] = {
 	KUNIT_CASE_PARAM(afmux_window_test_credit,
 			 afmux_window_test_credit_gen_params),
@@ -308,6 +354,8 @@ static struct kunit_case afmux_window_test_cases[] = {
 			 afmux_window_test_next_gen_params),
 	KUNIT_CASE_PARAM(afmux_window_test_stream,
 			 afmux_window_test_sim_gen_params),
+	KUNIT_CASE_PARAM(afmux_window_test_grow,
+			 afmux_window_test_grow_gen_params),
 	{}
 };
 

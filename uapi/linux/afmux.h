@@ -36,8 +36,10 @@
 
 /*
  * Receive window of a stream: how many bytes the peer may send on it
- * before the reader consumes any.  Settable per stream with the
- * AFMUX_WINDOW socket option, within [AFMUX_WINDOW_MIN, AFMUX_WINDOW_MAX].
+ * before the reader consumes any.  It starts at AFMUX_WINDOW_DEFAULT and
+ * grows while the reader keeps up with a window that limits the stream
+ * (up to net.ipv4.tcp_rmem[2]).  Setting it with the AFMUX_WINDOW socket
+ * option, within [AFMUX_WINDOW_MIN, AFMUX_WINDOW_MAX], fixes it.
  */
 #define AFMUX_WINDOW_DEFAULT	(256 * 1024)
 #define AFMUX_WINDOW_MIN	4096
