@@ -62,6 +62,9 @@ static int check_tcp(struct socket *tcp)
 	return 0;
 }
 
+/* What the attach sets TCP_NOTSENT_LOWAT to. */
+#define AFMUX_TCP_NOTSENT_LOWAT	(128 * 1024)
+
 /* Claim @tsk.  Caller holds its socket lock. */
 static int claim(struct afmux_conn *conn, struct sock *tsk)
 {
@@ -155,6 +158,15 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	lock_sock(tsk);
 	err = claim(conn, tsk);
 	if (!err) {
+		/*
+		 * Keep little waiting unsent in TCP (unless the user chose a
+		 * limit): frames wait in their streams, where the pump's
+		 * round robin orders them, not behind megabytes of another
+		 * stream's data in TCP's queue.
+		 */
+		if (!tcp_sk(tsk)->notsent_lowat)
+			WRITE_ONCE(tcp_sk(tsk)->notsent_lowat,
+				   AFMUX_TCP_NOTSENT_LOWAT);
 		conn->tcp_file = tcp->file;
 		conn->tcp = tcp;
 		sock_hold(tsk);		/* for rx_work; put by the destructor */
