@@ -55,8 +55,9 @@ enum {
  * struct afmux_txf - the frame being written to TCP
  *
  * Only the tx pump touches it, under tx_mutex.  @buf holds the header and
- * a fixed control payload; @ext an OPEN frame's key; @skb the DATA
- * payload's pages (from a stream's write queue).
+ * a fixed control payload; @ext an OPEN frame's key or a small DATA
+ * payload (in @skb's linear part); @skb the DATA payload's skb, from a
+ * stream's write queue.
  */
 struct afmux_txf {
 	u8 buf[AFMUX_HDR_LEN + 8];

@@ -653,6 +653,13 @@ static int stream_queue_skb(struct afmux_stream *st, struct sk_buff *skb,
 	return 0;
 }
 
+/*
+ * Writes up to this size are copied into a linear skb, which the pump
+ * copies into TCP with the frame header: cheaper than a page (zeroed on
+ * allocation by Debian's init_on_alloc) handed over by reference.
+ */
+#define AFMUX_TX_COPYBREAK	1024
+
 /* Copy @n bytes from @from into a new write-queue skb: @n or -errno. */
 static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 			     size_t n)
@@ -660,12 +667,20 @@ static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 	struct sk_buff *skb;
 	int err;
 
-	skb = alloc_skb_with_frags(0, n, 0, &err, st->sk.sk_allocation);
-	if (!skb)
-		return err;
-	skb->data_len = n;
-	skb->len = n;
-	err = skb_copy_datagram_from_iter(skb, 0, from, n);
+	if (n <= AFMUX_TX_COPYBREAK) {
+		skb = alloc_skb(n, st->sk.sk_allocation);
+		if (!skb)
+			return -ENOMEM;
+		err = copy_from_iter(skb_put(skb, n), n, from) == n ? 0 :
+								     -EFAULT;
+	} else {
+		skb = alloc_skb_with_frags(0, n, 0, &err, st->sk.sk_allocation);
+		if (!skb)
+			return err;
+		skb->data_len = n;
+		skb->len = n;
+		err = skb_copy_datagram_from_iter(skb, 0, from, n);
+	}
 	if (!err)
 		err = stream_queue_skb(st, skb, false);
 	else
@@ -690,7 +705,7 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 	spin_lock_bh(&conn->lock);
 	skb = skb_peek_tail(&sk->sk_write_queue);
 	if (stream_can_send(st) && skb && !afmux_tx_cb(skb)->picked &&
-	    skb->len + size <= AFMUX_DATA_SEND_MAX) {
+	    !skb_headlen(skb) && skb->len + size <= AFMUX_DATA_SEND_MAX) {
 		i = skb_shinfo(skb)->nr_frags;
 		if (skb_can_coalesce(skb, i, page, off)) {
 			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], size);

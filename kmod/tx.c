@@ -110,8 +110,15 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 		f->buf_len = AFMUX_HDR_LEN;
 		afmux_tx_cb(skb)->picked = true;
 		f->skb = skb;
-		f->data_off = sent;
-		f->data_left = len;
+		if (skb_headlen(skb)) {
+			/* A small write: copied into TCP with the header. */
+			f->ext = skb->data + sent;
+			f->ext_len = len;
+			f->data_off = sent + len;
+		} else {
+			f->data_off = sent;
+			f->data_left = len;
+		}
 		conn->stats.bytes_tx += len;
 		return true;
 	}
@@ -193,8 +200,9 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 
 /*
  * Describe up to @f->data_left payload bytes from @f->data_off in @bv.
- * Write-queue skbs hold their payload in page fragments only.  Returns the
- * number of entries, 0 if the skb is shorter than the frame says.
+ * Write-queue skbs hold their payload either all in page fragments or,
+ * for small writes, all in the linear part (sent as @f->ext).  Returns
+ * the number of entries, 0 if the skb is shorter than the frame says.
  */
 static unsigned int frame_bvec(const struct afmux_txf *f, struct bio_vec *bv)
 {
