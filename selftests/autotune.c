@@ -169,8 +169,10 @@ TEST(window_grows_on_a_long_link)
 	EXPECT_GT(final, AFMUX_WINDOW_DEFAULT)
 		TH_LOG("the window did not grow");
 	EXPECT_LE(final, max) TH_LOG("the window outgrew tcp_rmem[2]");
-	EXPECT_LT(tuned, fixed / 2)
-		TH_LOG("autotuning did not beat the fixed window 2x");
+	/* Faster than any stream held at 256 KiB per round trip can be. */
+	EXPECT_LT(tuned, window_bound_s(AFMUX_WINDOW_DEFAULT))
+		TH_LOG("autotuned: %.2f s, not under the fixed window's bound %.2f s",
+		       tuned, window_bound_s(AFMUX_WINDOW_DEFAULT));
 }
 
 /* A window the user chose is left alone even when it limits. */
