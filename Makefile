@@ -5,6 +5,8 @@
 #                   KDIR=...), libafmux and its tools, the selftests
 #   make deps       install the Debian packages everything needs
 #   make check      the whole test suite in VMs (README's test command)
+#   make bench      the benchmarks of docs/benchmarks.md on 6.1 and 6.12 in
+#                   VMs -> bench/results.md, bench/results.png
 #   make lint       checkpatch --strict and sparse on kmod/ and uapi/
 #   make debug-module   build the debug kernel (cached) and the module for it
 #
@@ -16,7 +18,7 @@ KDIRS := $(if $(KDIR),$(KDIR),$(filter-out %-common,$(wildcard /usr/src/linux-he
 KTOOLS = $(shell tools/kernel-tools)
 USERCFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror
 
-.PHONY: all modules debug-module userspace selftests lint check deps clean
+.PHONY: all modules debug-module userspace selftests lint check bench deps clean
 
 all: modules userspace selftests
 
@@ -52,8 +54,12 @@ lint:
 check:
 	tools/check
 
+bench: modules userspace
+	$(MAKE) -C bench CFLAGS="$(USERCFLAGS)" run
+
 clean:
 	rm -rf build
 	$(MAKE) -C userspace-lib clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C bench clean
 	$(MAKE) -s -C $(firstword $(KDIRS)) M=$(CURDIR) clean 2>/dev/null || true
