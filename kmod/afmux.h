@@ -99,7 +99,15 @@ struct afmux_conn {
 	struct xarray remote;		/* streams the peer opened */
 	struct list_head accept_q;	/* peer-opened, not yet accepted */
 	unsigned int accept_len;
-	struct list_head tx_ready;	/* streams with frames to send */
+	/*
+	 * Streams with frames to send.  A stream that becomes ready joins
+	 * tx_new, which the pump serves first, one frame each; then it
+	 * takes its turns on tx_ready, round robin, until it has nothing
+	 * left (as fq_codel's new and old flows): a stream that sends now
+	 * and then (an interactive one) waits for no bulk stream's queue.
+	 */
+	struct list_head tx_new;
+	struct list_head tx_ready;
 	u32 refused[64];		/* peer numbers to answer REFUSED */
 	unsigned int nr_refused;
 	u32 goaway_code;
@@ -121,7 +129,7 @@ enum {
 	AFMUX_ST_LOCAL,		/* we opened it */
 	AFMUX_ST_IN_TABLE,	/* in conn->local/remote, holds a ref */
 	AFMUX_ST_ACCEPTABLE,	/* on conn->accept_q */
-	AFMUX_ST_ON_TX,		/* on conn->tx_ready */
+	AFMUX_ST_ON_TX,		/* on conn->tx_new or tx_ready */
 	AFMUX_ST_OPEN_WANTED,	/* tx: OPEN not sent yet */
 	AFMUX_ST_WINDOW_WANTED,	/* tx: send WINDOW rx_limit */
 	AFMUX_ST_END_WANTED,	/* tx: END after the write queue */
@@ -159,7 +167,7 @@ struct afmux_stream {
 	u32 rx_window;			/* grown by autotuning */
 	u32 rx_epoch_consumed;		/* rx_consumed when the epoch began */
 	u64 rx_epoch_ns;		/* when the autotuning epoch began */
-	struct list_head tx_node;	/* on conn->tx_ready */
+	struct list_head tx_node;	/* on conn->tx_new or tx_ready */
 	struct list_head accept_node;	/* on conn->accept_q */
 };
 

@@ -293,6 +293,7 @@ static void teardown_work(struct work_struct *work)
 	failed = test_bit(AFMUX_C_FAILED, &conn->flags);
 	if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
 	    (!failed && (conn->nr_streams || READ_ONCE(conn->tx_more) ||
+			 !list_empty(&conn->tx_new) ||
 			 !list_empty(&conn->tx_ready) ||
 			 test_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags) ||
 			 conn->txf.buf_len))) {
@@ -339,6 +340,7 @@ void afmux_conn_init(struct afmux_conn *conn)
 	xa_init_flags(&conn->local, XA_FLAGS_LOCK_BH);
 	xa_init_flags(&conn->remote, XA_FLAGS_LOCK_BH);
 	INIT_LIST_HEAD(&conn->accept_q);
+	INIT_LIST_HEAD(&conn->tx_new);
 	INIT_LIST_HEAD(&conn->tx_ready);
 	INIT_WORK(&conn->rx_work, afmux_rx_work);
 	INIT_WORK(&conn->tx_work, afmux_tx_work);

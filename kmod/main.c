@@ -30,7 +30,7 @@ static int __init afmux_init(void)
 		       family, NPROTO - 1);
 		return err;
 	}
-	afmux_wq = alloc_workqueue("afmux", 0, 0);
+	afmux_wq = alloc_workqueue("afmux", WQ_HIGHPRI, 0);
 	if (!afmux_wq)
 		return -ENOMEM;
 	err = afmux_family_register(family);

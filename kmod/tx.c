@@ -4,11 +4,13 @@
  *
  * Work is queued under conn->lock: connection frames as conn flags
  * (GOAWAY, PING answer), refused stream numbers in conn->refused, and
- * streams with something to send on conn->tx_ready (in the order they
- * were opened, so OPEN frames go out in number order).  The pump takes
- * one frame at a time, round-robin across streams, and writes it to TCP
- * without blocking: the header and control payload are copied into TCP
- * (small), DATA payload pages are handed over by reference.  When TCP is
+ * streams with something to send on conn->tx_new and conn->tx_ready (in
+ * the order they became ready, so OPEN frames go out in number order).
+ * The pump takes one frame at a time - a stream that just became ready
+ * first, then round-robin across the others (see struct afmux_conn) -
+ * and writes it to TCP without blocking: the header and control payload
+ * are copied into TCP (small), DATA payload pages are handed over by
+ * reference.  When TCP is
  * full the pump stops; TCP's write_space callback restarts it.
  *
  * The pump runs under conn->tx_mutex, from whatever context queued the
@@ -34,7 +36,7 @@ void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st)
 	if (st && WARN_ON_ONCE(!test_bit(AFMUX_ST_IN_TABLE, &st->flags)))
 		return;
 	if (st && !test_and_set_bit(AFMUX_ST_ON_TX, &st->flags))
-		list_add_tail(&st->tx_node, &conn->tx_ready);
+		list_add_tail(&st->tx_node, &conn->tx_new);
 	WRITE_ONCE(conn->tx_more, true);
 }
 
@@ -146,7 +148,11 @@ static bool more_data_follows(struct afmux_conn *conn,
 	if (f->skb && (f->data_off + f->data_left < f->skb->len ||
 		       !skb_queue_is_last(&f->st->sk.sk_write_queue, f->skb)))
 		return true;
-	next = list_first_entry(&conn->tx_ready, struct afmux_stream, tx_node);
+	next = list_first_entry_or_null(&conn->tx_new, struct afmux_stream,
+					tx_node);
+	if (!next)
+		next = list_first_entry(&conn->tx_ready, struct afmux_stream,
+					tx_node);
 	return next != f->st && !skb_queue_empty(&next->sk.sk_write_queue);
 }
 
@@ -180,9 +186,14 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 		conn->stats.resets_tx++;
 		return true;
 	}
-	while (!list_empty(&conn->tx_ready)) {
-		st = list_first_entry(&conn->tx_ready, struct afmux_stream,
-				      tx_node);
+	for (;;) {
+		bool new = !list_empty(&conn->tx_new);
+
+		st = list_first_entry_or_null(new ? &conn->tx_new :
+					      &conn->tx_ready,
+					      struct afmux_stream, tx_node);
+		if (!st)
+			break;
 		if (pick_stream_frame(conn, st, f)) {
 			/* Round robin: the stream goes to the back. */
 			list_move_tail(&st->tx_node, &conn->tx_ready);
@@ -190,6 +201,13 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 			f->st = st;
 			f->more = more_data_follows(conn, f);
 			return true;
+		}
+		if (new) {
+			/* Leaves only from tx_ready, so that a stream cannot
+			 * stay first by emptying its queue each turn.
+			 */
+			list_move_tail(&st->tx_node, &conn->tx_ready);
+			continue;
 		}
 		list_del_init(&st->tx_node);
 		clear_bit(AFMUX_ST_ON_TX, &st->flags);
@@ -321,14 +339,26 @@ static void push(struct afmux_conn *conn)
 }
 
 /*
- * Write frames until there are none or TCP is full, under one hold of
- * the TCP socket lock (a lock per frame or per page costs as much as the
- * sending).  Runs under tx_mutex.
+ * How many bytes the pump may write in one run.  In tx_work: a lot, then
+ * the work queues itself again so that other connections get a turn.
+ * Inline, in the task that queued the work: one small frame's worth (see
+ * afmux_tx_kick()).
  */
-static void pump(struct afmux_conn *conn)
+#define AFMUX_TX_INLINE_BUDGET	4096
+#define AFMUX_TX_WORK_BUDGET	(1024 * 1024)
+
+/*
+ * Write frames until there are none, TCP is full or the next frame would
+ * take the run over @budget bytes, under one hold of the TCP socket lock
+ * (a lock per frame or per page costs as much as the sending).  Returns
+ * true if it stopped for the budget (the frame it stopped at stays in
+ * conn->txf).  Runs under tx_mutex.
+ */
+static bool pump(struct afmux_conn *conn, unsigned int budget)
 {
 	struct afmux_txf *f = &conn->txf;
-	bool corked = false;
+	unsigned int written = 0, left;
+	bool corked = false, over = false;
 	int err = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
@@ -336,7 +366,7 @@ static void pump(struct afmux_conn *conn)
 	smp_mb();	/* tx_more cleared before looking; pairs with kick */
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags))
-		return;
+		return false;
 	lock_sock(conn->tsk);
 	for (;;) {
 		if (!f->buf_len) {
@@ -354,6 +384,11 @@ static void pump(struct afmux_conn *conn)
 		 * retried on EAGAIN: TCP also says that when it is short of
 		 * memory while "writeable", and then only write_space helps.
 		 */
+		left = f->buf_len + f->ext_len - f->copy_off + f->data_left;
+		if (written + left > budget) {
+			over = true;
+			break;
+		}
 		set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
 		smp_mb__after_atomic();	/* pairs with write_space */
 		err = send_frame(conn, f);
@@ -365,28 +400,48 @@ static void pump(struct afmux_conn *conn)
 		if (err)
 			break;
 		corked = f->more;
+		written += left;
 		frame_done(conn, f);
 	}
 	release_sock(conn->tsk);
-	/* The frame we expected after the last one did not come. */
-	if (corked)
+	/* The frame we expected after the last one did not come (after a
+	 * stop for the budget, the next run sends it).
+	 */
+	if (corked && !over)
 		push(conn);
 	if (err && err != -EAGAIN) {
 		afmux_tx_drop(conn);
 		afmux_conn_fail(conn, err == -EPIPE ? ECONNRESET : -err,
 				AFMUX_NO_ERROR);
 	}
+	return over;
 }
 
 /**
- * afmux_tx_kick - run the pump if nobody is running it
+ * afmux_tx_kick - send what was queued, or have tx_work send it
  * @conn: the connection; the caller holds a reference
+ *
+ * An idle connection's small frame (a 64-byte message, a WINDOW) is sent
+ * here, at once and without a context switch.  Everything else - large
+ * frames, and all frames while streams wait their turn on tx_ready - is
+ * sent by tx_work, on a high-priority workqueue.  The pump holds tx_mutex
+ * and the TCP socket lock while it sends: a writer that pumped a busy
+ * connection's queues itself would, whenever it is preempted there, make
+ * every stream of the connection (and TCP's receive side, which backs up
+ * behind the socket lock) wait until it runs again, while a
+ * high-priority worker is not preempted by ordinary tasks.  That waiting
+ * was most of the latency of a 64-byte ping-pong beside bulk streams.
  *
  * Context: process, no spinlocks; may take the TCP socket lock.
  */
 void afmux_tx_kick(struct afmux_conn *conn)
 {
 	for (;;) {
+		/* A look without conn->lock: either answer is safe. */
+		if (!list_empty(&conn->tx_ready)) {
+			afmux_conn_queue_work(conn, &conn->tx_work);
+			return;
+		}
 		/* Our tx_more store before the holder's look; pairs with
 		 * the barrier in pump().
 		 */
@@ -394,7 +449,11 @@ void afmux_tx_kick(struct afmux_conn *conn)
 		if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
 		    !mutex_trylock(&conn->tx_mutex))
 			return;	/* the holder sees tx_more */
-		pump(conn);
+		if (pump(conn, AFMUX_TX_INLINE_BUDGET)) {
+			mutex_unlock(&conn->tx_mutex);
+			afmux_conn_queue_work(conn, &conn->tx_work);
+			return;
+		}
 		mutex_unlock(&conn->tx_mutex);
 		smp_mb();	/* pairs with the barrier in pump() */
 		if (!READ_ONCE(conn->tx_more) ||
@@ -407,12 +466,20 @@ void afmux_tx_work(struct work_struct *work)
 {
 	struct afmux_conn *conn = container_of(work, struct afmux_conn,
 					       tx_work);
+	bool again;
 
-	mutex_lock(&conn->tx_mutex);
-	pump(conn);
-	mutex_unlock(&conn->tx_mutex);
-	afmux_tx_kick(conn);
-	afmux_conn_maybe_teardown(conn);
+	do {
+		mutex_lock(&conn->tx_mutex);
+		again = pump(conn, AFMUX_TX_WORK_BUDGET);
+		mutex_unlock(&conn->tx_mutex);
+		smp_mb();	/* pairs with the barrier in pump() */
+	} while (!again && READ_ONCE(conn->tx_more) &&
+		 !test_bit(AFMUX_C_TX_BLOCKED, &conn->flags) &&
+		 !test_bit(AFMUX_C_DETACHED, &conn->flags));
+	if (again)
+		afmux_conn_queue_work(conn, &conn->tx_work);
+	else
+		afmux_conn_maybe_teardown(conn);
 	sock_put(&conn->sk);
 }
 

@@ -3,8 +3,9 @@
  * scheduling.c - selftests for how the transmit pump shares one TCP
  * connection between streams: round robin, one DATA frame per stream per
  * turn, so a stream that queues much cannot make another wait for all of
- * it.  A raw TCP peer (docs/protocol.md wire format) reads the frames in
- * the order the mux wrote them.
+ * it; and a stream that just got something to send goes before the
+ * streams with long queues.  A raw TCP peer (docs/protocol.md wire
+ * format) reads the frames in the order the mux wrote them.
  *
  * The mux's TCP socket gets a tiny send buffer and the raw peer reads
  * nothing until both streams have queued their data, so the data waits
@@ -18,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/afmux.h>
+#include <linux/sockios.h>
 
 #include "kselftest_harness.h"
 #include "afmux.h"
@@ -108,6 +111,112 @@ TEST(round_robin_between_streams)
 	EXPECT_GE(runs, 8);
 	close(fd[0]);
 	close(fd[1]);
+	close(raw);
+	mux_close(m);
+}
+
+/* Read one frame from @raw into @payload: its type; -1 on error. */
+static int read_frame(int raw, uint8_t *payload, uint32_t *nr, uint32_t *len)
+{
+	uint8_t h[HEADER_LEN];
+
+	if (read_full(raw, h, sizeof(h)) != HEADER_LEN)
+		return -1;
+	*len = get_be32(h + 4);
+	*nr = get_be32(h + 8);
+	if (*len > (1 << 20) || read_full(raw, payload, *len) != *len)
+		return -1;
+	return h[0];
+}
+
+/* Bytes written to TCP by @c and not yet read by @raw; -1 on error. */
+static long in_tcp(int c, int raw)
+{
+	int outq, inq;
+
+	if (ioctl(c, SIOCOUTQ, &outq) || ioctl(raw, SIOCINQ, &inq))
+		return -1;
+	return (long)outq + inq;
+}
+
+/*
+ * Eight streams take turns with long queues when TCP fills up and a ninth
+ * writes 64 bytes.  Ahead of those bytes on the wire may be only what TCP
+ * already holds and the rest of the one frame the pump was writing - not
+ * a frame of every busy stream, as plain round robin would have it.
+ */
+#define BUSY	8
+
+TEST(new_stream_goes_first)
+{
+	uint8_t pre[PREFACE_LEN], ping[64] = "ping";
+	static uint8_t payload[1 << 20];
+	int raw, c, fd[BUSY], pfd, small = 4096, i, type, seen = 0;
+	uint64_t offset = 0, busy_bytes = 0;
+	uint32_t id[BUSY], pid, nr, len;
+	long ahead, prev = -1;
+	struct mux *m;
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, tcp_pair(&c, &raw));
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small,
+				sizeof(small)));
+	m = mux_new(c);
+	ASSERT_NE(NULL, m) TH_LOG("mux_new: %s", strerror(errno));
+	ASSERT_EQ(PREFACE_LEN, write(raw, pre,
+				     put_preface(pre, 1 << 20, 2 * BUSY)));
+	ASSERT_EQ(PREFACE_LEN, read_full(raw, pre, sizeof(pre)));
+
+	pfd = mux_open(m, "ping", 4, O_NONBLOCK, &pid);
+	ASSERT_LE(0, pfd) TH_LOG("%s", strerror(errno));
+	for (i = 0; i < BUSY; i++) {
+		fd[i] = mux_open(m, "bulk", 4, O_NONBLOCK, &id[i]);
+		ASSERT_LE(0, fd[i]) TH_LOG("%s", strerror(errno));
+		ASSERT_GE(queue_some(fd[i]), 4 * FRAME_MAX);
+	}
+	/* Read until every busy stream has had its turn... */
+	while (seen != (1 << BUSY) - 1) {
+		type = read_frame(raw, payload, &nr, &len);
+		ASSERT_LE(0, type);
+		for (i = 0; i < BUSY; i++)
+			if (type == FT_DATA && nr == id[i])
+				seen |= 1 << i;
+	}
+	/* ...then no more, until TCP is full and the pump waits. */
+	for (i = 0; i < 250; i++) {
+		ahead = in_tcp(c, raw);
+		ASSERT_LE(0, ahead);
+		if (ahead == prev)
+			break;
+		prev = ahead;
+		usleep(20000);
+	}
+	ASSERT_EQ(sizeof(ping), write(pfd, ping, sizeof(ping)));
+	/* Everything in TCP now was written before the ping's frame. */
+	ahead = in_tcp(c, raw);
+	ASSERT_LE(0, ahead);
+
+	for (;;) {
+		type = read_frame(raw, payload, &nr, &len);
+		ASSERT_LE(0, type);
+		if (type == FT_DATA && nr == pid) {
+			ASSERT_EQ(sizeof(ping), len);
+			ASSERT_EQ(0, memcmp(payload, ping, len));
+			break;
+		}
+		offset += HEADER_LEN + len;
+		if (type == FT_DATA)
+			busy_bytes += len;
+	}
+	TH_LOG("ping frame after %llu bytes (%llu of them bulk data); %ld were in TCP when it was written",
+	       (unsigned long long)offset, (unsigned long long)busy_bytes,
+	       ahead);
+	EXPECT_LE(offset, ahead + HEADER_LEN + FRAME_MAX)
+		TH_LOG("the ping waited for other streams' queued frames");
+	for (i = 0; i < BUSY; i++)
+		close(fd[i]);
+	close(pfd);
+	close(c);
 	close(raw);
 	mux_close(m);
 }
