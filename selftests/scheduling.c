@@ -44,25 +44,49 @@ static uint32_t queue_some(int fd)
 	return done;
 }
 
-TEST(round_robin_between_streams)
-{
-	uint8_t pre[PREFACE_LEN], h[HEADER_LEN];
-	static uint8_t payload[1 << 20];
-	uint32_t id[2], left[2];
-	int raw, c, fd[2], small = 4096, last = -1, runs = 0;
-	int frames[2] = { 0, 0 }, repeats = 0;
-	bool both = false;
+/*
+ * A mux on TCP socket @c with a tiny send buffer, its raw peer @raw, which
+ * gives credit for everything (the order is the pump's alone) and has
+ * read the mux's preface.
+ */
+FIXTURE(pump) {
+	int c, raw;
 	struct mux *m;
+};
+
+FIXTURE_SETUP(pump)
+{
+	uint8_t pre[PREFACE_LEN];
+	int small = 4096;
 
 	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, tcp_pair(&c, &raw));
-	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small,
+	ASSERT_EQ(0, tcp_pair(&self->c, &self->raw));
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_SNDBUF, &small,
 				sizeof(small)));
-	m = mux_new(c);
-	ASSERT_NE(NULL, m) TH_LOG("mux_new: %s", strerror(errno));
-	close(c);
-	/* Credit for everything: the order is the pump's alone. */
-	ASSERT_EQ(PREFACE_LEN, write(raw, pre, put_preface(pre, 1 << 20, 16)));
+	self->m = mux_new(self->c);
+	ASSERT_NE(NULL, self->m) TH_LOG("mux_new: %s", strerror(errno));
+	ASSERT_EQ(PREFACE_LEN, write(self->raw, pre,
+				     put_preface(pre, 1 << 20, 16)));
+	ASSERT_EQ(PREFACE_LEN, read_full(self->raw, pre, sizeof(pre)));
+}
+
+FIXTURE_TEARDOWN(pump)
+{
+	close(self->c);
+	close(self->raw);
+	if (self->m)
+		mux_close(self->m);
+}
+
+TEST_F(pump, round_robin_between_streams)
+{
+	uint8_t h[HEADER_LEN];
+	static uint8_t payload[1 << 20];
+	uint32_t id[2], left[2];
+	int raw = self->raw, fd[2], last = -1, runs = 0;
+	int frames[2] = { 0, 0 }, repeats = 0;
+	struct mux *m = self->m;
+	bool both = false;
 
 	fd[0] = mux_open(m, "a", 1, O_NONBLOCK, &id[0]);
 	fd[1] = mux_open(m, "b", 1, O_NONBLOCK, &id[1]);
@@ -73,7 +97,6 @@ TEST(round_robin_between_streams)
 	ASSERT_GE(left[0], 4 * FRAME_MAX) TH_LOG("a took %u", left[0]);
 	ASSERT_GE(left[1], 4 * FRAME_MAX) TH_LOG("b took %u", left[1]);
 
-	ASSERT_EQ(PREFACE_LEN, read_full(raw, pre, sizeof(pre)));
 	while (left[0] && left[1]) {
 		uint32_t len, nr;
 		int i;
@@ -111,8 +134,6 @@ TEST(round_robin_between_streams)
 	EXPECT_GE(runs, 8);
 	close(fd[0]);
 	close(fd[1]);
-	close(raw);
-	mux_close(m);
 }
 
 /* Read one frame from @raw into @payload: its type; -1 on error. */
@@ -145,27 +166,17 @@ static long in_tcp(int c, int raw)
  * already holds and the rest of the one frame the pump was writing - not
  * a frame of every busy stream, as plain round robin would have it.
  */
-#define BUSY	8
+#define BUSY	8	/* < the 16 streams the peer allows */
 
-TEST(new_stream_goes_first)
+TEST_F(pump, new_stream_goes_first)
 {
-	uint8_t pre[PREFACE_LEN], ping[64] = "ping";
+	int raw = self->raw, c = self->c, fd[BUSY], pfd, i, type, seen = 0;
 	static uint8_t payload[1 << 20];
-	int raw, c, fd[BUSY], pfd, small = 4096, i, type, seen = 0;
 	uint64_t offset = 0, busy_bytes = 0;
 	uint32_t id[BUSY], pid, nr, len;
+	uint8_t ping[64] = "ping";
+	struct mux *m = self->m;
 	long ahead, prev = -1;
-	struct mux *m;
-
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, tcp_pair(&c, &raw));
-	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
-	m = mux_new(c);
-	ASSERT_NE(NULL, m) TH_LOG("mux_new: %s", strerror(errno));
-	ASSERT_EQ(PREFACE_LEN, write(raw, pre,
-				     put_preface(pre, 1 << 20, 2 * BUSY)));
-	ASSERT_EQ(PREFACE_LEN, read_full(raw, pre, sizeof(pre)));
 
 	pfd = mux_open(m, "ping", 4, O_NONBLOCK, &pid);
 	ASSERT_LE(0, pfd) TH_LOG("%s", strerror(errno));
@@ -216,9 +227,6 @@ TEST(new_stream_goes_first)
 	for (i = 0; i < BUSY; i++)
 		close(fd[i]);
 	close(pfd);
-	close(c);
-	close(raw);
-	mux_close(m);
 }
 
 TEST_HARNESS_MAIN
