@@ -10,12 +10,13 @@
  * first, then round-robin across the others (see struct afmux_conn) -
  * and writes it to TCP without blocking: the header and control payload
  * are copied into TCP (small), DATA payload pages are handed over by
- * reference.  When TCP is
- * full the pump stops; TCP's write_space callback restarts it.
+ * reference.  When TCP is full the pump stops; TCP's write_space callback
+ * restarts it.
  *
- * The pump runs under conn->tx_mutex, from whatever context queued the
- * work (sendmsg, recvmsg, release) if the mutex is free, or from
- * tx_work.  It never blocks and never takes a stream's socket lock.
+ * The pump runs under conn->tx_mutex: from tx_work (a high-priority
+ * worker), or - for an idle connection's small frame only - in the
+ * context that queued the work (see afmux_tx_kick()).  It never blocks
+ * and never takes a stream's socket lock.
  */
 #include <linux/net.h>
 #include <linux/tcp.h>
@@ -378,17 +379,17 @@ static bool pump(struct afmux_conn *conn, unsigned int budget)
 			if (!picked)
 				break;
 		}
+		left = f->buf_len + f->ext_len - f->copy_off + f->data_left;
+		if (written + left > budget) {
+			over = true;
+			break;
+		}
 		/*
 		 * Armed before the attempt, so a write_space that comes
 		 * between TCP's EAGAIN and our return is not lost.  Not
 		 * retried on EAGAIN: TCP also says that when it is short of
 		 * memory while "writeable", and then only write_space helps.
 		 */
-		left = f->buf_len + f->ext_len - f->copy_off + f->data_left;
-		if (written + left > budget) {
-			over = true;
-			break;
-		}
 		set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
 		smp_mb__after_atomic();	/* pairs with write_space */
 		err = send_frame(conn, f);
