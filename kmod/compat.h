@@ -44,7 +44,7 @@ static inline int afmux_tcp_sendpages_locked(struct sock *tsk,
 	int done = 0;
 
 	for (i = 0; i < n; i++) {
-		int more = i + 1 < n ? MSG_MORE : 0;
+		int more = i + 1 < n ? MSG_MORE | MSG_SENDPAGE_NOTLAST : 0;
 		int ret = tcp_sendpage_locked(tsk, bv[i].bv_page,
 					      bv[i].bv_offset, bv[i].bv_len,
 					      flags | more);

@@ -654,48 +654,14 @@ static int stream_queue_skb(struct afmux_stream *st, struct sk_buff *skb,
 }
 
 /*
- * Writes up to this size are copied into a linear skb, which the pump
- * copies into TCP with the frame header: cheaper than a page (zeroed on
- * allocation by Debian's init_on_alloc) handed over by reference.
- */
-#define AFMUX_TX_COPYBREAK	1024
-
-/* Copy @n bytes from @from into a new write-queue skb: @n or -errno. */
-static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
-			     size_t n)
-{
-	struct sk_buff *skb;
-	int err;
-
-	if (n <= AFMUX_TX_COPYBREAK) {
-		skb = alloc_skb(n, st->sk.sk_allocation);
-		if (!skb)
-			return -ENOMEM;
-		err = copy_from_iter(skb_put(skb, n), n, from) == n ? 0 :
-								     -EFAULT;
-	} else {
-		skb = alloc_skb_with_frags(0, n, 0, &err, st->sk.sk_allocation);
-		if (!skb)
-			return err;
-		skb->data_len = n;
-		skb->len = n;
-		err = skb_copy_datagram_from_iter(skb, 0, from, n);
-	}
-	if (!err)
-		err = stream_queue_skb(st, skb, false);
-	else
-		kfree_skb(skb);
-	return err ? err : n;
-}
-
-/*
- * Queue @size bytes of @page at @off by reference; the caller's page
- * reference passes to the write queue (or is dropped on error).  Pages
- * are appended to the last queued skb while the pump has not picked it,
- * so pages that come one at a time still make full-sized frames.
+ * Queue @size bytes of @page at @off; the caller's page reference passes
+ * to the write queue (or is dropped on error).  Pages are appended to the
+ * last queued skb while the pump has not picked it, so pages that come a
+ * piece at a time still make full-sized frames.  @by_ref: the caller's
+ * own page (sendfile, splice), not one we copied into.
  */
 static int stream_queue_page(struct afmux_stream *st, struct page *page,
-			     unsigned int off, unsigned int size)
+			     unsigned int off, unsigned int size, bool by_ref)
 {
 	struct afmux_conn *conn = st->conn;
 	struct sock *sk = &st->sk;
@@ -721,7 +687,8 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 			skb->truesize += size;
 			atomic_add(size, &st->tx_mem);
 			WRITE_ONCE(st->tx_accepted, st->tx_accepted + size);
-			conn->stats.bytes_tx_by_ref += size;
+			if (by_ref)
+				conn->stats.bytes_tx_by_ref += size;
 			spin_unlock_bh(&conn->lock);
 			return 0;
 		}
@@ -737,7 +704,66 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 	skb->len = size;
 	skb->data_len = size;
 	skb->truesize += size;
-	return stream_queue_skb(st, skb, true);
+	return stream_queue_skb(st, skb, by_ref);
+}
+
+/*
+ * Writes up to this size are copied into a linear skb, which the pump
+ * copies into TCP with the frame header: cheaper than page fragments
+ * handed over by reference.
+ */
+#define AFMUX_TX_COPYBREAK	1024
+
+/*
+ * Copy @n bytes from @from to the write queue: @n, fewer, or -errno if
+ * none.  Larger writes go into the writer's page fragment (as TCP's
+ * sendmsg does), whose pages are reused once TCP and the peer let go of
+ * them - fresh pages would each be zeroed first (Debian's init_on_alloc).
+ */
+static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
+			     size_t n)
+{
+	struct sock *sk = &st->sk;
+	struct page_frag *pfrag;
+	struct sk_buff *skb;
+	size_t done = 0;
+	int err = 0;
+
+	if (n <= AFMUX_TX_COPYBREAK) {
+		skb = alloc_skb(n, sk->sk_allocation);
+		if (!skb)
+			return -ENOMEM;
+		if (copy_from_iter(skb_put(skb, n), n, from) != n) {
+			kfree_skb(skb);
+			return -EFAULT;
+		}
+		err = stream_queue_skb(st, skb, false);
+		return err ? err : n;
+	}
+	pfrag = sk_page_frag(sk);
+	while (done < n) {
+		size_t copy;
+
+		/* Not sk_page_frag_refill(): it would shrink sk_sndbuf */
+		if (!skb_page_frag_refill(32U, pfrag, sk->sk_allocation)) {
+			err = -ENOMEM;
+			break;
+		}
+		copy = min_t(size_t, n - done, pfrag->size - pfrag->offset);
+		if (copy_page_from_iter(pfrag->page, pfrag->offset, copy,
+					from) != copy) {
+			err = -EFAULT;
+			break;
+		}
+		get_page(pfrag->page);
+		err = stream_queue_page(st, pfrag->page, pfrag->offset, copy,
+					false);
+		if (err)
+			break;
+		pfrag->offset += copy;
+		done += copy;
+	}
+	return done ? done : err;
 }
 
 /*
@@ -764,7 +790,7 @@ static ssize_t stream_queue_pages(struct afmux_stream *st,
 
 		if (!sendpage_ok(pages[i]))
 			break;
-		err = stream_queue_page(st, pages[i++], off, len);
+		err = stream_queue_page(st, pages[i++], off, len, true);
 		if (err)
 			break;
 		done += len;

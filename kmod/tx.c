@@ -14,9 +14,9 @@
  * restarts it.
  *
  * The pump runs under conn->tx_mutex: from tx_work (a high-priority
- * worker), or - for an idle connection's small frame only - in the
- * context that queued the work (see afmux_tx_kick()).  It never blocks
- * and never takes a stream's socket lock.
+ * worker), or - small frames, and all of a connection's only stream - in
+ * the context that queued the work (see afmux_tx_kick()).  It never
+ * blocks and never takes a stream's socket lock.
  */
 #include <linux/net.h>
 #include <linux/tcp.h>
@@ -135,6 +135,17 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 }
 
 /*
+ * The stream the pump serves next: one that just became ready, else the
+ * head of the round robin.  Caller holds conn->lock.
+ */
+static struct afmux_stream *next_ready(struct afmux_conn *conn)
+{
+	return list_first_entry_or_null(list_empty(&conn->tx_new) ?
+					&conn->tx_ready : &conn->tx_new,
+					struct afmux_stream, tx_node);
+}
+
+/*
  * Is another DATA frame sure to follow @f (so TCP may hold back a partial
  * segment)?  Only the pump takes data off write queues, so queued data
  * stays until it is sent or the stream is reset - which sends a frame
@@ -144,16 +155,11 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 static bool more_data_follows(struct afmux_conn *conn,
 			      const struct afmux_txf *f)
 {
-	struct afmux_stream *next;
+	struct afmux_stream *next = next_ready(conn);
 
 	if (f->skb && (f->data_off + f->data_left < f->skb->len ||
 		       !skb_queue_is_last(&f->st->sk.sk_write_queue, f->skb)))
 		return true;
-	next = list_first_entry_or_null(&conn->tx_new, struct afmux_stream,
-					tx_node);
-	if (!next)
-		next = list_first_entry(&conn->tx_ready, struct afmux_stream,
-					tx_node);
 	return next != f->st && !skb_queue_empty(&next->sk.sk_write_queue);
 }
 
@@ -187,14 +193,9 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 		conn->stats.resets_tx++;
 		return true;
 	}
-	for (;;) {
+	while ((st = next_ready(conn))) {
 		bool new = !list_empty(&conn->tx_new);
 
-		st = list_first_entry_or_null(new ? &conn->tx_new :
-					      &conn->tx_ready,
-					      struct afmux_stream, tx_node);
-		if (!st)
-			break;
 		if (pick_stream_frame(conn, st, f)) {
 			/* Round robin: the stream goes to the back. */
 			list_move_tail(&st->tx_node, &conn->tx_ready);
@@ -340,26 +341,27 @@ static void push(struct afmux_conn *conn)
 }
 
 /*
- * How many bytes the pump may write in one run.  In tx_work: a lot, then
- * the work queues itself again so that other connections get a turn.
- * Inline, in the task that queued the work: one small frame's worth (see
- * afmux_tx_kick()).
+ * How many bytes the pump writes in one run before it lets other
+ * connections have the CPU (tx_work queues itself again).  An inline run
+ * on a connection with more than one stream writes only one small
+ * frame's worth and leaves the rest to tx_work (see afmux_tx_kick()).
  */
+#define AFMUX_TX_BUDGET		(1024 * 1024)
 #define AFMUX_TX_INLINE_BUDGET	4096
-#define AFMUX_TX_WORK_BUDGET	(1024 * 1024)
 
 /*
  * Write frames until there are none, TCP is full or the next frame would
- * take the run over @budget bytes, under one hold of the TCP socket lock
- * (a lock per frame or per page costs as much as the sending).  Returns
- * true if it stopped for the budget (the frame it stopped at stays in
- * conn->txf).  Runs under tx_mutex.
+ * take the run over its budget, under one hold of the TCP socket lock (a
+ * lock per frame or per page costs as much as the sending), taken once
+ * there is a frame to write.  Returns true if it stopped for the budget:
+ * tx_work must go on from the frame it stopped at, which stays in
+ * conn->txf.  Runs under tx_mutex.
  */
-static bool pump(struct afmux_conn *conn, unsigned int budget)
+static bool pump(struct afmux_conn *conn, bool inline_run)
 {
 	struct afmux_txf *f = &conn->txf;
-	unsigned int written = 0, left;
-	bool corked = false, over = false;
+	unsigned int budget = AFMUX_TX_BUDGET, written = 0, left;
+	bool corked = false, locked = false, over = false;
 	int err = 0;
 
 	lockdep_assert_held(&conn->tx_mutex);
@@ -368,21 +370,29 @@ static bool pump(struct afmux_conn *conn, unsigned int budget)
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags))
 		return false;
-	lock_sock(conn->tsk);
 	for (;;) {
 		if (!f->buf_len) {
 			bool picked;
 
 			spin_lock_bh(&conn->lock);
 			picked = pick_frame(conn, f);
+			if (inline_run && conn->nr_streams > 1)
+				budget = AFMUX_TX_INLINE_BUDGET;
 			spin_unlock_bh(&conn->lock);
 			if (!picked)
 				break;
+		} else if (inline_run) {
+			/* Left by a run that stopped for its budget. */
+			budget = AFMUX_TX_INLINE_BUDGET;
 		}
 		left = f->buf_len + f->ext_len - f->copy_off + f->data_left;
 		if (written + left > budget) {
 			over = true;
 			break;
+		}
+		if (!locked) {
+			lock_sock(conn->tsk);
+			locked = true;
 		}
 		/*
 		 * Armed before the attempt, so a write_space that comes
@@ -404,7 +414,8 @@ static bool pump(struct afmux_conn *conn, unsigned int budget)
 		written += left;
 		frame_done(conn, f);
 	}
-	release_sock(conn->tsk);
+	if (locked)
+		release_sock(conn->tsk);
 	/* The frame we expected after the last one did not come (after a
 	 * stop for the budget, the next run sends it).
 	 */
@@ -414,70 +425,70 @@ static bool pump(struct afmux_conn *conn, unsigned int budget)
 		afmux_tx_drop(conn);
 		afmux_conn_fail(conn, err == -EPIPE ? ECONNRESET : -err,
 				AFMUX_NO_ERROR);
+		return false;
 	}
 	return over;
+}
+
+/*
+ * Pump until nothing is queued, TCP is full or a run stops for its
+ * budget; returns true then: tx_work must carry on.  Inline, gives up if
+ * another task holds tx_mutex: that holder sees tx_more.
+ */
+static bool run(struct afmux_conn *conn, bool inline_run)
+{
+	bool again;
+
+	do {
+		if (!inline_run)
+			mutex_lock(&conn->tx_mutex);
+		else if (!mutex_trylock(&conn->tx_mutex))
+			return false;
+		again = pump(conn, inline_run);
+		mutex_unlock(&conn->tx_mutex);
+		smp_mb();	/* pairs with the barrier in pump() */
+	} while (!again && READ_ONCE(conn->tx_more) &&
+		 !test_bit(AFMUX_C_TX_BLOCKED, &conn->flags) &&
+		 !test_bit(AFMUX_C_DETACHED, &conn->flags));
+	return again;
 }
 
 /**
  * afmux_tx_kick - send what was queued, or have tx_work send it
  * @conn: the connection; the caller holds a reference
  *
- * An idle connection's small frame (a 64-byte message, a WINDOW) is sent
- * here, at once and without a context switch.  Everything else - large
- * frames, and all frames while streams wait their turn on tx_ready - is
- * sent by tx_work, on a high-priority workqueue.  The pump holds tx_mutex
- * and the TCP socket lock while it sends: a writer that pumped a busy
- * connection's queues itself would, whenever it is preempted there, make
- * every stream of the connection (and TCP's receive side, which backs up
- * behind the socket lock) wait until it runs again, while a
- * high-priority worker is not preempted by ordinary tasks.  That waiting
- * was most of the latency of a 64-byte ping-pong beside bulk streams.
+ * Small frames (a 64-byte message, a WINDOW) are sent here, at once and
+ * without a context switch, and so is everything on a connection with a
+ * single stream.  Larger frames of a connection with several streams
+ * are sent by tx_work, on a high-priority workqueue.  The pump holds
+ * tx_mutex and the TCP socket lock while it sends: a writer that pumped
+ * other streams' bulk data would, whenever it is preempted there, make
+ * all of them (and TCP's receive side, which backs up behind the socket
+ * lock) wait until it runs again, while a high-priority worker is not
+ * preempted by ordinary tasks.  That waiting was most of the latency of
+ * a 64-byte ping-pong beside bulk streams.
  *
  * Context: process, no spinlocks; may take the TCP socket lock.
  */
 void afmux_tx_kick(struct afmux_conn *conn)
 {
-	for (;;) {
-		/* A look without conn->lock: either answer is safe. */
-		if (!list_empty(&conn->tx_ready)) {
-			afmux_conn_queue_work(conn, &conn->tx_work);
-			return;
-		}
-		/* Our tx_more store before the holder's look; pairs with
-		 * the barrier in pump().
-		 */
-		smp_mb();
-		if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
-		    !mutex_trylock(&conn->tx_mutex))
-			return;	/* the holder sees tx_more */
-		if (pump(conn, AFMUX_TX_INLINE_BUDGET)) {
-			mutex_unlock(&conn->tx_mutex);
-			afmux_conn_queue_work(conn, &conn->tx_work);
-			return;
-		}
-		mutex_unlock(&conn->tx_mutex);
-		smp_mb();	/* pairs with the barrier in pump() */
-		if (!READ_ONCE(conn->tx_more) ||
-		    test_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
-			return;
-	}
+	/* Our tx_more store before the holder's look; pairs with the
+	 * barrier in pump().
+	 */
+	smp_mb();
+	if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
+	    test_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
+		return;	/* write_space runs the pump */
+	if (run(conn, true))
+		afmux_conn_queue_work(conn, &conn->tx_work);
 }
 
 void afmux_tx_work(struct work_struct *work)
 {
 	struct afmux_conn *conn = container_of(work, struct afmux_conn,
 					       tx_work);
-	bool again;
 
-	do {
-		mutex_lock(&conn->tx_mutex);
-		again = pump(conn, AFMUX_TX_WORK_BUDGET);
-		mutex_unlock(&conn->tx_mutex);
-		smp_mb();	/* pairs with the barrier in pump() */
-	} while (!again && READ_ONCE(conn->tx_more) &&
-		 !test_bit(AFMUX_C_TX_BLOCKED, &conn->flags) &&
-		 !test_bit(AFMUX_C_DETACHED, &conn->flags));
-	if (again)
+	if (run(conn, false))
 		afmux_conn_queue_work(conn, &conn->tx_work);
 	else
 		afmux_conn_maybe_teardown(conn);
