@@ -4,8 +4,10 @@
  * connection between streams: round robin, one DATA frame per stream per
  * turn, so a stream that queues much cannot make another wait for all of
  * it; and a stream that just got something to send goes before the
- * streams with long queues.  A raw TCP peer (docs/protocol.md wire
- * format) reads the frames in the order the mux wrote them.
+ * streams with long queues; and a stream's write queue is charged for
+ * what it holds, so that small writes still fill its send buffer.  A raw
+ * TCP peer (docs/protocol.md wire format) reads the frames in the order
+ * the mux wrote them.
  *
  * The mux's TCP socket gets a tiny send buffer and the raw peer reads
  * nothing until both streams have queued their data, so the data waits
@@ -227,6 +229,37 @@ TEST_F(pump, new_stream_goes_first)
 	for (i = 0; i < BUSY; i++)
 		close(fd[i]);
 	close(pfd);
+}
+
+/*
+ * A stream's write queue is charged for what it holds, not for a page
+ * per write: with TCP full, 1100-byte writes (just over what goes into a
+ * linear skb) fill about the stream's SO_SNDBUF with payload before
+ * EAGAIN.  When each write took fresh pages, a quarter of it.
+ */
+TEST_F(pump, small_writes_fill_the_send_buffer)
+{
+	socklen_t sl = sizeof(int);
+	static char buf[1100];
+	long long taken = 0;
+	int fd, sndbuf;
+	ssize_t n;
+	long in;
+
+	fd = mux_open(self->m, "w", 1, O_NONBLOCK, NULL);
+	ASSERT_LE(0, fd) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl));
+	while ((n = write(fd, buf, sizeof(buf))) > 0)
+		taken += n;
+	ASSERT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
+	/* The peer reads nothing: TCP holds at least what it held then. */
+	in = in_tcp(self->c, self->raw);
+	ASSERT_LE(0, in);
+	TH_LOG("took %lld bytes in %zu-byte writes; TCP holds %ld; SO_SNDBUF %d",
+	       taken, sizeof(buf), in, sndbuf);
+	EXPECT_GE(taken - in, sndbuf / 2)
+		TH_LOG("the write queue held less than half its SO_SNDBUF in payload");
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
