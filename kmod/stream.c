@@ -716,9 +716,10 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 
 /*
  * Copy @n bytes from @from to the write queue: @n, fewer, or -errno if
- * none.  Larger writes go into the writer's page fragment (as TCP's
- * sendmsg does), whose pages are reused once TCP and the peer let go of
- * them - fresh pages would each be zeroed first (Debian's init_on_alloc).
+ * none; @from is left just after what was queued.  Larger writes go into
+ * the writer's page fragment (as TCP's sendmsg does), whose pages are
+ * reused once TCP and the peer let go of them - fresh pages would each be
+ * zeroed first (Debian's init_on_alloc).
  */
 static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 			     size_t n)
@@ -742,25 +743,33 @@ static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 	}
 	pfrag = sk_page_frag(sk);
 	while (done < n) {
-		size_t copy;
+		unsigned int off;
+		size_t copy, got;
+		struct page *page;
 
 		/* Not sk_page_frag_refill(): it would shrink sk_sndbuf */
 		if (!skb_page_frag_refill(32U, pfrag, sk->sk_allocation)) {
 			err = -ENOMEM;
 			break;
 		}
-		copy = min_t(size_t, n - done, pfrag->size - pfrag->offset);
-		if (copy_page_from_iter(pfrag->page, pfrag->offset, copy,
-					from) != copy) {
+		page = pfrag->page;
+		off = pfrag->offset;
+		copy = min_t(size_t, n - done, pfrag->size - off);
+		got = copy_page_from_iter(page, off, copy, from);
+		if (got != copy) {
+			iov_iter_revert(from, got);
 			err = -EFAULT;
 			break;
 		}
-		get_page(pfrag->page);
-		err = stream_queue_page(st, pfrag->page, pfrag->offset, copy,
-					false);
-		if (err)
-			break;
+		/* Ours before anything that allocates can reuse the frag */
 		pfrag->offset += copy;
+		get_page(page);
+		err = stream_queue_page(st, page, off, copy, false);
+		if (err) {
+			/* The caller goes on from what was queued. */
+			iov_iter_revert(from, copy);
+			break;
+		}
 		done += copy;
 	}
 	return done ? done : err;

@@ -382,7 +382,9 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 			if (!picked)
 				break;
 		} else if (inline_run) {
-			/* Left by a run that stopped for its budget. */
+			/* Left by a run that stopped for its budget or
+			 * for a full TCP: tx_work is on its way.
+			 */
 			budget = AFMUX_TX_INLINE_BUDGET;
 		}
 		left = f->buf_len + f->ext_len - f->copy_off + f->data_left;

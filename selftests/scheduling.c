@@ -259,6 +259,9 @@ TEST_F(pump, small_writes_fill_the_send_buffer)
 	       taken, sizeof(buf), in, sndbuf);
 	EXPECT_GE(taken - in, sndbuf / 2)
 		TH_LOG("the write queue held less than half its SO_SNDBUF in payload");
+	/* ...and no more than SO_SNDBUF and the write that crossed it. */
+	EXPECT_LE(taken - in, sndbuf + (long long)sizeof(buf))
+		TH_LOG("the write queue held more than its SO_SNDBUF");
 	close(fd);
 }
 
