@@ -283,8 +283,14 @@ static unsigned int rx_budget(const struct afmux_stream *st)
 
 /* Below this, payload is copied (and coalesced) rather than referenced. */
 #define AFMUX_RX_COPYBREAK	256
-/* Size of the skbs small pieces are coalesced into. */
-#define AFMUX_RX_COPY_SIZE	SKB_WITH_OVERHEAD(4096)
+/*
+ * Size of the skbs small pieces are coalesced into: one page with its
+ * overhead, which netdev_alloc_skb() carves from a per-CPU page fragment
+ * cache.  Those pages are reused once their pieces are freed; a kmalloc()
+ * buffer would be zeroed on every allocation (Debian's init_on_alloc),
+ * which cost more than the copy for each 64-byte message.
+ */
+#define AFMUX_RX_COPY_SIZE	(SKB_WITH_OVERHEAD(PAGE_SIZE) - NET_SKB_PAD)
 
 /* Largest piece rx_copy() takes (alloc_skb_with_frags' limit). */
 #define AFMUX_RX_COPY_MAX	(16 * PAGE_SIZE)
@@ -298,7 +304,7 @@ static struct sk_buff *rx_copy(struct sk_buff *skb, unsigned int off,
 	int err;
 
 	if (len <= AFMUX_RX_COPY_SIZE) {
-		nskb = alloc_skb(AFMUX_RX_COPY_SIZE, GFP_ATOMIC);
+		nskb = netdev_alloc_skb(NULL, AFMUX_RX_COPY_SIZE);
 		if (nskb && skb_copy_bits(skb, off, skb_put(nskb, len), len))
 			goto err_free;
 		return nskb;
