@@ -21,8 +21,10 @@
  *   stream socket lock (lock_sock) -> conn->tx_mutex -> TCP socket lock
  *   -> TCP sk_callback_lock -> conn->lock -> stream queue locks.
  * The receive path runs under the TCP socket's lock (bh_lock_sock from
- * the TCP data_ready callback, or lock_sock in rx_work) and takes
- * conn->lock; it never takes a stream socket lock or tx_mutex.
+ * the TCP data_ready callback; or lock_sock, in rx_work or in whichever
+ * task took it with afmux_tcp_lock() - the pump - as TCP processes its
+ * backlog) and takes conn->lock; it never takes a stream socket lock or
+ * tx_mutex.
  */
 #ifndef _AFMUX_H
 #define _AFMUX_H
@@ -87,6 +89,8 @@ struct afmux_conn {
 	struct afmux_parser parser;
 	struct afmux_stream *rx_st;	/* current DATA frame's stream, held */
 	u32 rx_last_nr;			/* highest number the peer opened */
+	/* The task in afmux_tcp_lock(), which reads TCP in release_sock() */
+	struct task_struct *tcp_owner;
 
 	spinlock_t lock;		/* everything below, and stream state */
 	unsigned long flags;		/* AFMUX_C_* */
@@ -244,6 +248,8 @@ void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
 extern const struct afmux_parser_ops afmux_rx_ops;
 void afmux_rx_data_ready(struct sock *tsk);
 void afmux_rx_work(struct work_struct *work);
+void afmux_tcp_lock(struct afmux_conn *conn);
+void afmux_tcp_unlock(struct afmux_conn *conn);
 
 /* tx.c: the transmit path */
 void afmux_tx_kick(struct afmux_conn *conn);

@@ -3,8 +3,10 @@
  * rx.c - the receive path: read TCP, parse, deliver to streams.
  *
  * TCP's data_ready callback reads the TCP socket with tcp_read_sock()
- * (softirq, under bh_lock_sock) unless a task owns the socket, in which
- * case rx_work does it under lock_sock - the way strparser does.  The
+ * (softirq, under bh_lock_sock) unless a task owns the socket.  If that
+ * task locked it with afmux_tcp_lock() (the pump, rx_work), the callback
+ * comes from TCP's backlog in that task and reads there; otherwise
+ * rx_work reads under lock_sock - the way strparser does.  The
  * parser (parser.c) copies headers and control payloads; DATA payload is
  * queued on the stream as clones of TCP's skbs (struct afmux_rx_cb says
  * which bytes).  The receive path never blocks: a stream's reader being
@@ -367,6 +369,42 @@ static void rx_read(struct afmux_conn *conn)
 	}
 }
 
+/**
+ * afmux_tcp_lock - lock_sock() the TCP socket, to send or to read
+ * @conn: the connection
+ *
+ * Segments that arrive while a task holds the lock wait on TCP's backlog,
+ * which release_sock() (or TCP's sendmsg, now and then) processes in that
+ * same task.  A task that locked the socket here reads TCP right there
+ * (see afmux_rx_data_ready()) instead of waking rx_work for it: a pump
+ * sending WINDOW frames while DATA pours in would otherwise hand every
+ * burst of DATA to a worker.
+ */
+void afmux_tcp_lock(struct afmux_conn *conn)
+{
+	lock_sock(conn->tsk);
+	WRITE_ONCE(conn->tcp_owner, current);
+}
+
+void afmux_tcp_unlock(struct afmux_conn *conn)
+{
+	release_sock(conn->tsk);
+	/* A task that has locked it since has put itself there. */
+	cmpxchg(&conn->tcp_owner, current, NULL);
+}
+
+/*
+ * May data_ready read TCP in this context?  Yes from softirq under
+ * bh_lock_sock, when no task owns the socket; and in the task that owns
+ * it through afmux_tcp_lock(), processing TCP's backlog.  Any other
+ * owner leaves it to rx_work, as strparser does.
+ */
+static bool rx_here(struct afmux_conn *conn, struct sock *tsk)
+{
+	return !sock_owned_by_user_nocheck(tsk) ||
+	       (in_task() && READ_ONCE(conn->tcp_owner) == current);
+}
+
 /* TCP's data_ready callback. */
 void afmux_rx_data_ready(struct sock *tsk)
 {
@@ -375,11 +413,10 @@ void afmux_rx_data_ready(struct sock *tsk)
 	read_lock_bh(&tsk->sk_callback_lock);
 	conn = tsk->sk_user_data;
 	if (conn) {
-		/* As strparser: a task owns the socket, read from a work. */
-		if (sock_owned_by_user_nocheck(tsk))
-			afmux_conn_queue_work(conn, &conn->rx_work);
-		else
+		if (rx_here(conn, tsk))
 			rx_read(conn);
+		else
+			afmux_conn_queue_work(conn, &conn->rx_work);
 	}
 	read_unlock_bh(&tsk->sk_callback_lock);
 }
@@ -388,12 +425,11 @@ void afmux_rx_work(struct work_struct *work)
 {
 	struct afmux_conn *conn = container_of(work, struct afmux_conn,
 					       rx_work);
-	struct sock *tsk = conn->tsk;
 
-	lock_sock(tsk);
+	afmux_tcp_lock(conn);
 	if (!test_bit(AFMUX_C_DETACHED, &conn->flags))
 		rx_read(conn);
-	release_sock(tsk);
+	afmux_tcp_unlock(conn);
 	afmux_conn_maybe_teardown(conn);
 	sock_put(&conn->sk);
 }

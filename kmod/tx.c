@@ -393,7 +393,7 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 			break;
 		}
 		if (!locked) {
-			lock_sock(conn->tsk);
+			afmux_tcp_lock(conn);
 			locked = true;
 		}
 		/*
@@ -417,7 +417,7 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 		frame_done(conn, f);
 	}
 	if (locked)
-		release_sock(conn->tsk);
+		afmux_tcp_unlock(conn);
 	/* The frame we expected after the last one did not come (after a
 	 * stop for the budget, the next run sends it).
 	 */
@@ -497,14 +497,24 @@ void afmux_tx_work(struct work_struct *work)
 	sock_put(&conn->sk);
 }
 
-/* TCP's write_space callback: TCP has room again. */
+/*
+ * TCP's write_space callback.  TCP calls it for every new segment it
+ * sends and every ACK while SOCK_NOSPACE is set, which only a write_space
+ * callback clears: as sk_stream_write_space() does, wait until TCP has
+ * room (its NOTSENT_LOWAT wake-up rule), clear the flag, then restart
+ * the pump if it stopped on a full TCP.  Without that every segment the
+ * pump itself sent woke tx_work once more.
+ */
 void afmux_tx_write_space(struct sock *tsk)
 {
 	struct afmux_conn *conn;
 
 	read_lock_bh(&tsk->sk_callback_lock);
 	conn = tsk->sk_user_data;
-	if (conn && test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
-		afmux_conn_queue_work(conn, &conn->tx_work);
+	if (conn && tsk->sk_socket && __sk_stream_is_writeable(tsk, 1)) {
+		clear_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
+		if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
+			afmux_conn_queue_work(conn, &conn->tx_work);
+	}
 	read_unlock_bh(&tsk->sk_callback_lock);
 }
