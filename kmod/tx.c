@@ -501,9 +501,11 @@ void afmux_tx_work(struct work_struct *work)
  * TCP's write_space callback.  TCP calls it for every new segment it
  * sends and every ACK while SOCK_NOSPACE is set, which only a write_space
  * callback clears: as sk_stream_write_space() does, wait until TCP has
- * room (its NOTSENT_LOWAT wake-up rule), clear the flag, then restart
- * the pump if it stopped on a full TCP.  Without that every segment the
- * pump itself sent woke tx_work once more.
+ * room, clear the flag, then restart the pump if it stopped on a full
+ * TCP.  Without that every segment the pump itself sent woke tx_work once
+ * more.  Room is below NOTSENT_LOWAT, not below half of it as for a task
+ * that writes to TCP: the pump is cheap to restart and must keep TCP fed
+ * (waiting for half cost a 6.1 single stream about 15 %).
  */
 void afmux_tx_write_space(struct sock *tsk)
 {
@@ -511,7 +513,7 @@ void afmux_tx_write_space(struct sock *tsk)
 
 	read_lock_bh(&tsk->sk_callback_lock);
 	conn = tsk->sk_user_data;
-	if (conn && tsk->sk_socket && __sk_stream_is_writeable(tsk, 1)) {
+	if (conn && tsk->sk_socket && sk_stream_is_writeable(tsk)) {
 		clear_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
 		if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
 			afmux_conn_queue_work(conn, &conn->tx_work);
