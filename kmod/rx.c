@@ -426,6 +426,9 @@ void afmux_rx_work(struct work_struct *work)
 	struct afmux_conn *conn = container_of(work, struct afmux_conn,
 					       rx_work);
 
+	spin_lock_bh(&conn->lock);
+	conn->stats.rx_worker_runs++;
+	spin_unlock_bh(&conn->lock);
 	afmux_tcp_lock(conn);
 	if (!test_bit(AFMUX_C_DETACHED, &conn->flags))
 		rx_read(conn);

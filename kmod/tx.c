@@ -490,6 +490,9 @@ void afmux_tx_work(struct work_struct *work)
 	struct afmux_conn *conn = container_of(work, struct afmux_conn,
 					       tx_work);
 
+	spin_lock_bh(&conn->lock);
+	conn->stats.tx_worker_runs++;
+	spin_unlock_bh(&conn->lock);
 	if (run(conn, false))
 		afmux_conn_queue_work(conn, &conn->tx_work);
 	else

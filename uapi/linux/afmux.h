@@ -165,6 +165,8 @@ struct afmux_stats {
 	__u32	last_error;		/* docs/protocol.md error code */
 	__u64	bytes_tx_by_ref;	/* of bytes_tx: sendfile/splice pages */
 	__u64	bytes_rx_spliced;	/* of bytes_rx: taken by splice_read */
+	__u64	tx_worker_runs;		/* pump runs in tx_work: wake-ups */
+	__u64	rx_worker_runs;		/* TCP reads in rx_work: wake-ups */
 };
 
 #endif /* _UAPI_LINUX_AFMUX_H */
