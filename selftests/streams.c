@@ -515,6 +515,16 @@ struct sender {
 	struct tres r;
 };
 
+/* Where @key is in @keys (@n of them); @n if it is not there. */
+static int key_index(const char *const *keys, int n, const char *key)
+{
+	int i;
+
+	for (i = 0; i < n && strcmp(keys[i], key); i++)
+		;
+	return i;
+}
+
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
@@ -586,9 +596,7 @@ static void transfer(struct __test_metadata *_metadata, const char *what,
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_THREAD_OK(what, &s->r);
 	for (i = 0; i < nkeys; i++) {
-		for (j = 0; j < nkeys; j++)
-			if (!strcmp(rv[i].key, keys[j]))
-				break;
+		j = key_index(keys, nkeys, rv[i].key);
 		snprintf(label, sizeof(label), "%s, stream \"%s\"", what,
 			 rv[i].key);
 		EXPECT_LT(j, nkeys)
@@ -677,9 +685,7 @@ static void parallel_bulk(struct __test_metadata *_metadata,
 	for (i = 0; i < PAR_STREAMS; i++)
 		ASSERT_EQ(0, pthread_join(rt[i], NULL));
 	for (i = 0; i < PAR_STREAMS; i++) {
-		for (j = 0; j < PAR_STREAMS; j++)
-			if (!strcmp(rv[i].r.key, keys[j]))
-				break;
+		j = key_index(keys, PAR_STREAMS, rv[i].r.key);
 		EXPECT_LT(j, PAR_STREAMS)
 			TH_LOG("accepted a stream with key \"%s\"", rv[i].r.key);
 		if (j == PAR_STREAMS)
