@@ -166,9 +166,11 @@ struct afmux_stream {
 	u32 tx_accepted;		/* bytes taken from the writer */
 	u32 tx_limit;			/* the peer's grant */
 	u32 rx_recvd;			/* DATA bytes received */
-	u32 rx_consumed;		/* read by the reader */
+	/* Changed under the socket lock and conn->lock: read under either. */
 	u32 rx_limit;			/* what we granted */
 	u32 rx_window;			/* grown by autotuning */
+	/* The reader's: under the socket lock. */
+	u32 rx_consumed;		/* read by the reader */
 	u32 rx_epoch_consumed;		/* rx_consumed when the epoch began */
 	u64 rx_epoch_ns;		/* when the autotuning epoch began */
 	struct list_head tx_node;	/* on conn->tx_new or tx_ready */

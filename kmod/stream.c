@@ -245,7 +245,8 @@ static void stream_autotune(struct afmux_stream *st)
 
 /*
  * The reader consumed @n bytes: grant more credit when it is worth a
- * frame.  Returns true if the pump has new work.
+ * frame.  Returns true if the pump has new work.  Caller holds the
+ * stream's socket lock.
  */
 static bool stream_consumed(struct afmux_stream *st, u32 n)
 {
@@ -253,8 +254,15 @@ static bool stream_consumed(struct afmux_stream *st, u32 n)
 	bool kick = false;
 	u32 next;
 
-	spin_lock_bh(&conn->lock);
+	sock_owned_by_me(&st->sk);
 	st->rx_consumed += n;
+	/* Most reads: neither a grant nor an autotuning epoch is due. */
+	if ((st->rx_consumed - st->rx_epoch_consumed <= st->rx_window / 2 ||
+	     test_bit(AFMUX_ST_WINDOW_SET, &st->flags)) &&
+	    afmux_window_next(st->rx_limit, st->rx_consumed,
+			      st->rx_window) == st->rx_limit)
+		return false;
+	spin_lock_bh(&conn->lock);
 	stream_autotune(st);
 	next = afmux_window_next(st->rx_limit, st->rx_consumed, st->rx_window);
 	if (next != st->rx_limit && !rx_done(st) &&
@@ -438,6 +446,7 @@ static int stream_read(struct sock *sk, size_t len, int flags,
 	struct sk_buff_head *q = &sk->sk_receive_queue;
 	size_t copied = 0, consumed = 0;
 	int target, err = 0;
+	bool kick;
 	long timeo;
 
 	lock_sock(sk);
@@ -511,8 +520,9 @@ static int stream_read(struct sock *sk, size_t len, int flags,
 		if (ret < n)
 			break;	/* the destination is full */
 	}
+	kick = consumed && stream_consumed(st, consumed);
 	release_sock(sk);
-	if (consumed && stream_consumed(st, consumed))
+	if (kick)
 		afmux_tx_kick(st->conn);
 	return copied ? copied : err;
 }
@@ -1001,12 +1011,14 @@ static int stream_setsockopt(struct socket *sock, int level, int optname,
 	if (val < AFMUX_WINDOW_MIN || val > AFMUX_WINDOW_MAX)
 		return -EINVAL;
 
+	lock_sock(sock->sk);
 	spin_lock_bh(&conn->lock);
 	st->rx_window = val;
 	set_bit(AFMUX_ST_WINDOW_SET, &st->flags);
 	spin_unlock_bh(&conn->lock);
 	/* A larger window may be worth announcing right away. */
 	kick = stream_consumed(st, 0);
+	release_sock(sock->sk);
 	if (kick)
 		afmux_tx_kick(conn);
 	return 0;
