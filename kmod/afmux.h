@@ -53,16 +53,19 @@ enum {
 	AFMUX_C_DETACHED,	/* teardown done: TCP given back */
 };
 
+/* Writes up to this size may go to TCP without a write-queue skb. */
+#define AFMUX_TX_DIRECT_MAX	256
+
 /*
  * struct afmux_txf - the frame being written to TCP
  *
  * Only the tx pump touches it, under tx_mutex.  @buf holds the header and
- * a fixed control payload; @ext an OPEN frame's key or a small DATA
- * payload (in @skb's linear part); @skb the DATA payload's skb, from a
- * stream's write queue.
+ * a control payload or a direct write's data (afmux_tx_direct()); @ext
+ * an OPEN frame's key or a small DATA payload (in @skb's linear part);
+ * @skb the DATA payload's skb, from a stream's write queue.  @buf is last:
+ * txf_clear() leaves its old bytes.
  */
 struct afmux_txf {
-	u8 buf[AFMUX_HDR_LEN + 8];
 	unsigned int buf_len;
 	const u8 *ext;
 	unsigned int ext_len;
@@ -72,6 +75,7 @@ struct afmux_txf {
 	unsigned int data_left;
 	bool more;			/* another frame surely follows */
 	struct afmux_stream *st;	/* holds a reference while set */
+	u8 buf[AFMUX_HDR_LEN + AFMUX_TX_DIRECT_MAX];
 };
 
 struct afmux_conn {
@@ -259,6 +263,8 @@ void afmux_tx_work(struct work_struct *work);
 void afmux_tx_write_space(struct sock *tsk);
 void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
 void afmux_tx_drop(struct afmux_conn *conn);
+size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,
+		       size_t n);
 
 /* stream.c: stream sockets */
 extern struct proto afmux_stream_proto;

@@ -832,9 +832,10 @@ static ssize_t stream_queue_pages(struct afmux_stream *st,
 
 /*
  * The body of sendmsg and sendpage.  A bvec iterator with
- * MSG_SPLICE_PAGES (sendfile, splice) is queued by page reference,
- * anything else copied.  @push: start the pump when done (not while the
- * caller has more pages of the same splice to come).
+ * MSG_SPLICE_PAGES (sendfile, splice) is queued by page reference; a
+ * small write goes straight to TCP if it can (afmux_tx_direct());
+ * anything else is copied to the write queue.  @push: start the pump when
+ * done (not while the caller has more pages of the same splice to come).
  */
 static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		       bool push)
@@ -842,7 +843,7 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 	struct afmux_stream *st = afmux_stream(sk);
 	bool by_ref = (msg->msg_flags & MSG_SPLICE_PAGES) &&
 		      iov_iter_is_bvec(&msg->msg_iter);
-	size_t sent = 0;
+	size_t sent = 0, direct = 0;
 	long timeo, ret = 0;
 
 	if (msg->msg_flags & MSG_OOB)
@@ -857,7 +858,14 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		if (ret < 0)
 			break;
 		n = min3(len - sent, (size_t)ret, (size_t)AFMUX_DATA_SEND_MAX);
-		ret = by_ref ? stream_queue_pages(st, &msg->msg_iter, n) : 0;
+		if (by_ref) {
+			ret = stream_queue_pages(st, &msg->msg_iter, n);
+		} else if (n == len) {
+			direct = afmux_tx_direct(st, &msg->msg_iter, n);
+			ret = direct;
+		} else {
+			ret = 0;
+		}
 		if (!ret)
 			ret = stream_queue_copy(st, &msg->msg_iter, n);
 		if (ret < 0)
@@ -865,7 +873,7 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		sent += ret;
 	}
 	release_sock(sk);
-	if (sent && (push || sent < len))
+	if (sent > direct && (push || sent < len))
 		afmux_tx_kick(st->conn);
 	if (sent)
 		return sent;

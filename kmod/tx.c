@@ -16,7 +16,9 @@
  * The pump runs under conn->tx_mutex: from tx_work (a high-priority
  * worker), or - small frames, and all of a connection's only stream - in
  * the context that queued the work (see afmux_tx_kick()).  It never
- * blocks and never takes a stream's socket lock.
+ * blocks and never takes a stream's socket lock.  A small write on a
+ * stream with nothing queued skips the write queue: its frame is built
+ * in the pump's own buffer (afmux_tx_direct()).
  */
 #include <linux/net.h>
 #include <linux/tcp.h>
@@ -26,6 +28,7 @@
 #include "afmux.h"
 #include "compat.h"
 #include "frame.h"
+#include "window.h"
 
 #define AFMUX_TX_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
@@ -39,6 +42,12 @@ void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st)
 	if (st && !test_and_set_bit(AFMUX_ST_ON_TX, &st->flags))
 		list_add_tail(&st->tx_node, &conn->tx_new);
 	WRITE_ONCE(conn->tx_more, true);
+}
+
+/* No frame: everything but the bytes of @f->buf, which buf_len covers. */
+static void txf_clear(struct afmux_txf *f)
+{
+	memset(f, 0, offsetof(struct afmux_txf, buf));
 }
 
 static void txf_ctl(struct afmux_txf *f, u8 type, u8 flags, u32 stream,
@@ -170,7 +179,7 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	__be32 be[2];
 
 	lockdep_assert_held(&conn->lock);
-	memset(f, 0, sizeof(*f));
+	txf_clear(f);
 	if (test_and_clear_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags)) {
 		be[0] = cpu_to_be32(conn->rx_last_nr);
 		be[1] = cpu_to_be32(conn->goaway_code);
@@ -320,7 +329,7 @@ static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
 	consume_skb(skb);	/* wakes the writer (stream_wfree) */
 	if (st)
 		sock_put(&st->sk);
-	memset(f, 0, sizeof(*f));
+	txf_clear(f);
 }
 
 /* Let go of an unfinished frame (the connection is over). */
@@ -331,7 +340,7 @@ void afmux_tx_drop(struct afmux_conn *conn)
 	lockdep_assert_held(&conn->tx_mutex);
 	if (f->st)
 		sock_put(&f->st->sk);
-	memset(f, 0, sizeof(*f));
+	txf_clear(f);
 }
 
 /* Push out what MSG_MORE held back. */
@@ -432,27 +441,39 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 	return over;
 }
 
+/* Take tx_mutex; inline, only if no other task holds it. */
+static bool pump_lock(struct afmux_conn *conn, bool inline_run)
+{
+	if (inline_run)
+		return mutex_trylock(&conn->tx_mutex);
+	mutex_lock(&conn->tx_mutex);
+	return true;
+}
+
 /*
- * Pump until nothing is queued, TCP is full or a run stops for its
- * budget; returns true then: tx_work must carry on.  Inline, gives up if
- * another task holds tx_mutex: that holder sees tx_more.
+ * Pump, holding tx_mutex, which it lets go, until nothing is queued, TCP
+ * is full or a run stops for its budget; returns true then: tx_work must
+ * carry on.  Inline, gives up if another task holds tx_mutex: that holder
+ * sees tx_more.
  */
-static bool run(struct afmux_conn *conn, bool inline_run)
+static bool run_locked(struct afmux_conn *conn, bool inline_run)
 {
 	bool again;
 
 	do {
-		if (!inline_run)
-			mutex_lock(&conn->tx_mutex);
-		else if (!mutex_trylock(&conn->tx_mutex))
-			return false;
 		again = pump(conn, inline_run);
 		mutex_unlock(&conn->tx_mutex);
 		smp_mb();	/* pairs with the barrier in pump() */
 	} while (!again && READ_ONCE(conn->tx_more) &&
 		 !test_bit(AFMUX_C_TX_BLOCKED, &conn->flags) &&
-		 !test_bit(AFMUX_C_DETACHED, &conn->flags));
+		 !test_bit(AFMUX_C_DETACHED, &conn->flags) &&
+		 pump_lock(conn, inline_run));
 	return again;
+}
+
+static bool run(struct afmux_conn *conn, bool inline_run)
+{
+	return pump_lock(conn, inline_run) && run_locked(conn, inline_run);
 }
 
 /**
@@ -483,6 +504,78 @@ void afmux_tx_kick(struct afmux_conn *conn)
 		return;	/* write_space runs the pump */
 	if (run(conn, true))
 		afmux_conn_queue_work(conn, &conn->tx_work);
+}
+
+/* What keeps a small write from going straight to TCP (stream flags). */
+#define AFMUX_ST_NOT_DIRECT	(BIT(AFMUX_ST_OPEN_WANTED) |		\
+				 BIT(AFMUX_ST_WINDOW_WANTED) |		\
+				 BIT(AFMUX_ST_END_WANTED) |		\
+				 BIT(AFMUX_ST_END_SENT) |		\
+				 BIT(AFMUX_ST_RESET_WANTED) |		\
+				 BIT(AFMUX_ST_RESET_SENT) |		\
+				 BIT(AFMUX_ST_PEER_RESET))
+
+/**
+ * afmux_tx_direct - write a small write's DATA frame to TCP at once
+ * @st: the writer's stream
+ * @from: the bytes
+ * @n: how many, at most AFMUX_TX_DIRECT_MAX
+ *
+ * While the pump is idle and nothing of @st waits to be sent, the frame
+ * is built in the pump's buffer and written as the pump writes any other
+ * (the rest of it, if TCP is full, when TCP has room): a 64-byte message
+ * costs no write-queue skb and two fewer holds of conn->lock.
+ *
+ * Context: process, holding @st's socket lock.
+ * Return: @n, or 0 if the bytes must be queued (@from is left as it was).
+ */
+size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,
+		       size_t n)
+{
+	struct afmux_conn *conn = st->conn;
+	struct afmux_txf *f = &conn->txf;
+	u8 data[AFMUX_TX_DIRECT_MAX];
+	bool ok = false;
+
+	/* Copied first: a fault must not stall the pump. */
+	if (n > AFMUX_TX_DIRECT_MAX || !copy_from_iter_full(data, n, from))
+		return 0;
+	if (!mutex_trylock(&conn->tx_mutex))
+		goto requeue;
+	if (f->buf_len)
+		goto unlock;
+	spin_lock_bh(&conn->lock);
+	/* ATTACHED and DETACHED change under tx_mutex too. */
+	ok = test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+	     !test_bit(AFMUX_C_DETACHED, &conn->flags) &&
+	     !test_bit(AFMUX_C_FAILED, &conn->flags) &&
+	     test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
+	     !(st->flags & AFMUX_ST_NOT_DIRECT) &&
+	     skb_queue_empty(&st->sk.sk_write_queue) &&
+	     afmux_credit(st->tx_limit, st->tx_accepted) >= n;
+	if (ok) {
+		struct afmux_hdr h = { .type = AFMUX_T_DATA, .len = n,
+				       .stream = wire_stream(st) };
+
+		WRITE_ONCE(st->tx_accepted, st->tx_accepted + n);
+		conn->stats.bytes_tx += n;
+		afmux_hdr_encode(f->buf, &h);
+		memcpy(f->buf + AFMUX_HDR_LEN, data, n);
+		f->buf_len = AFMUX_HDR_LEN + n;
+		sock_hold(&st->sk);
+		f->st = st;
+	}
+	spin_unlock_bh(&conn->lock);
+	if (ok) {
+		if (run_locked(conn, true))
+			afmux_conn_queue_work(conn, &conn->tx_work);
+		return n;
+	}
+unlock:
+	mutex_unlock(&conn->tx_mutex);
+requeue:
+	iov_iter_revert(from, n);
+	return 0;
 }
 
 void afmux_tx_work(struct work_struct *work)

@@ -5,7 +5,8 @@
  * turn, so a stream that queues much cannot make another wait for all of
  * it; and a stream that just got something to send goes before the
  * streams with long queues; and a stream's write queue is charged for
- * what it holds, so that small writes still fill its send buffer.  A raw
+ * what it holds, so that small writes still fill its send buffer, and
+ * small writes that go straight to TCP stay in order.  A raw
  * TCP peer (docs/protocol.md wire format) reads the frames in the order
  * the mux wrote them.
  *
@@ -262,6 +263,65 @@ TEST_F(pump, small_writes_fill_the_send_buffer)
 	/* ...and no more than SO_SNDBUF and the write that crossed it. */
 	EXPECT_LE(taken - in, sndbuf + (long long)sizeof(buf))
 		TH_LOG("the write queue held more than its SO_SNDBUF");
+	close(fd);
+}
+
+/* The byte at offset @i of the stream in small_writes_keep_order. */
+static uint8_t pattern(uint64_t i)
+{
+	return (uint8_t)(i ^ (i >> 8) ^ (i >> 16));
+}
+
+/*
+ * Writes of 1 to 300 bytes, and now and then 5000, on one stream until
+ * TCP and the stream are full: small writes go straight to TCP while
+ * nothing of the stream is queued (so one of them meets a full TCP,
+ * which takes part of its frame), the others through the write queue.
+ * The peer must then read every byte once, in order, in DATA frames.
+ */
+TEST_F(pump, small_writes_keep_order)
+{
+	static uint8_t buf[5000], payload[1 << 20];
+	uint64_t taken = 0, got = 0;
+	uint32_t id, nr, len, i;
+	size_t size = 0;
+	int fd, type;
+	ssize_t n;
+	long in;
+
+	fd = mux_open(self->m, "o", 1, O_NONBLOCK, &id);
+	ASSERT_LE(0, fd) TH_LOG("%s", strerror(errno));
+	for (;;) {
+		size = size % 300 + 1;
+		n = size == 150 ? sizeof(buf) : size;
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(taken + i);
+		n = write(fd, buf, n);
+		if (n < 0)
+			break;
+		taken += n;
+	}
+	ASSERT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
+	/* TCP filled up: some of it waits in the stream. */
+	in = in_tcp(self->c, self->raw);
+	ASSERT_LT(in, (long)taken) TH_LOG("TCP holds %ld", in);
+
+	while (got < taken) {
+		type = read_frame(self->raw, payload, &nr, &len);
+		ASSERT_LE(0, type);
+		if (type == FT_OPEN)
+			continue;
+		ASSERT_EQ(FT_DATA, type) TH_LOG("frame type %d", type);
+		ASSERT_EQ(id, nr);
+		ASSERT_LE(got + len, taken);
+		for (i = 0; i < len; i++)
+			ASSERT_EQ(pattern(got + i), payload[i])
+				TH_LOG("byte %llu of the stream",
+				       (unsigned long long)(got + i));
+		got += len;
+	}
+	TH_LOG("%llu bytes, in order; TCP held %ld", (unsigned long long)taken,
+	       in);
 	close(fd);
 }
 
