@@ -163,42 +163,42 @@ struct afmux_window_test_next {
 };
 
 #define WT_W	AFMUX_WINDOW_DEFAULT
-#define WT_Q	(AFMUX_WINDOW_DEFAULT / 4)
+#define WT_H	(AFMUX_WINDOW_DEFAULT / 2)
 
 static const struct afmux_window_test_next afmux_window_test_nexts[] = {
 	{ "nothing consumed", WT_W, 0, WT_W, WT_W },
 	{ "1 byte consumed", WT_W, 1, WT_W, WT_W },
-	{ "quarter - 1 consumed", WT_W, WT_Q - 1, WT_W, WT_W },
-	{ "quarter consumed", WT_W, WT_Q, WT_W, WT_W + WT_Q },
-	{ "quarter + 1 consumed", WT_W, WT_Q + 1, WT_W, WT_W + WT_Q + 1 },
+	{ "half - 1 consumed", WT_W, WT_H - 1, WT_W, WT_W },
+	{ "half consumed", WT_W, WT_H, WT_W, WT_W + WT_H },
+	{ "half + 1 consumed", WT_W, WT_H + 1, WT_W, WT_W + WT_H + 1 },
 	{ "whole window consumed", WT_W, WT_W, WT_W, 2 * WT_W },
-	{ "after a grant, quarter - 1 more", WT_W + WT_Q, 2 * WT_Q - 1, WT_W,
-	  WT_W + WT_Q },
-	{ "after a grant, quarter more", WT_W + WT_Q, 2 * WT_Q, WT_W,
-	  WT_W + 2 * WT_Q },
-	{ "min window, quarter - 1", 4096, 1023, 4096, 4096 },
-	{ "min window, quarter", 4096, 1024, 4096, 5120 },
-	{ "window not a multiple of 4, below", 4099, 1023, 4099, 4099 },
-	{ "window not a multiple of 4, at", 4099, 1024, 4099, 5123 },
-	{ "max window, quarter - 1", AFMUX_WINDOW_MAX, 16 * WT_MIB - 1,
+	{ "after a grant, half - 1 more", WT_W + WT_H, 2 * WT_H - 1, WT_W,
+	  WT_W + WT_H },
+	{ "after a grant, half more", WT_W + WT_H, 2 * WT_H, WT_W,
+	  WT_W + 2 * WT_H },
+	{ "min window, half - 1", 4096, 2047, 4096, 4096 },
+	{ "min window, half", 4096, 2048, 4096, 6144 },
+	{ "odd window, below", 4099, 2048, 4099, 4099 },
+	{ "odd window, at", 4099, 2049, 4099, 6148 },
+	{ "max window, half - 1", AFMUX_WINDOW_MAX, 32 * WT_MIB - 1,
 	  AFMUX_WINDOW_MAX, AFMUX_WINDOW_MAX },
-	{ "max window, quarter", AFMUX_WINDOW_MAX, 16 * WT_MIB,
-	  AFMUX_WINDOW_MAX, 80 * WT_MIB },
-	{ "below a quarter across the wrap", 0xfffffff0, 0xfffffff0 - 4096 + 1023,
+	{ "max window, half", AFMUX_WINDOW_MAX, 32 * WT_MIB,
+	  AFMUX_WINDOW_MAX, 96 * WT_MIB },
+	{ "below half across the wrap", 0xfffffff0, 0xfffffff0 - 4096 + 2047,
 	  4096, 0xfffffff0 },
-	{ "quarter across the wrap", 0xfffffff0, 0xfffffff0 - 4096 + 1024,
-	  4096, 0x3f0 },
-	{ "consumed before the wrap, below a quarter", 0x400, 0xfffff7ff, 4096,
+	{ "half across the wrap", 0xfffffff0, 0xfffffff0 - 4096 + 2048,
+	  4096, 0x7f0 },
+	{ "consumed before the wrap, below half", 0x400, 0xfffffbff, 4096,
 	  0x400 },
-	{ "consumed before the wrap, quarter", 0x400, 0xfffff800, 4096, 0x800 },
+	{ "consumed before the wrap, half", 0x400, 0xfffffc00, 4096, 0xc00 },
 	{ "grown window", 4096, 0, WT_W, WT_W },
-	{ "grown window, still below a quarter", 4096, 0, 5000, 4096 },
+	{ "grown window, still below half", 4096, 0, 5000, 4096 },
 	{ "shrunk window, limit stays", WT_W, 100000, 4096, WT_W },
 	{ "shrunk window, nothing consumed", WT_W, 0, 4096, WT_W },
-	{ "shrunk window, quarter - 1 past the limit", WT_W,
-	  WT_W - 4096 + 1023, 4096, WT_W },
-	{ "shrunk window, quarter past the limit", WT_W, WT_W - 4096 + 1024,
-	  4096, WT_W + 1024 },
+	{ "shrunk window, half - 1 past the limit", WT_W,
+	  WT_W - 4096 + 2047, 4096, WT_W },
+	{ "shrunk window, half past the limit", WT_W, WT_W - 4096 + 2048,
+	  4096, WT_W + 2048 },
 };
 
 static void afmux_window_test_next_desc(const struct afmux_window_test_next *c,
@@ -285,7 +285,7 @@ static void afmux_window_test_stream(struct kunit *test)
 		if (next != granted) {
 			KUNIT_ASSERT_TRUE(test, afmux_window_update_ok(limit, next,
 								       sent));
-			KUNIT_ASSERT_GE(test, next - granted, window / 4);
+			KUNIT_ASSERT_GE(test, next - granted, window / 2);
 			granted = next;
 			limit = next;
 		}
