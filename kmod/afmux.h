@@ -37,7 +37,9 @@
 #include <net/sock.h>
 #include <linux/afmux.h>
 
+#include "frame.h"
 #include "parser.h"
+#include "takeover.h"
 
 /* conn->flags, changed under conn->lock */
 enum {
@@ -48,10 +50,14 @@ enum {
 	AFMUX_C_PEER_GOAWAY,	/* no more streams may be opened */
 	AFMUX_C_GOAWAY_WANTED,	/* tx: send GOAWAY (conn->goaway_code) */
 	AFMUX_C_GOAWAY_SENT,
-	AFMUX_C_PING_ACK,	/* tx: answer conn->ping_data */
+	AFMUX_C_RX_PAUSED,	/* replies are full: TCP is not read */
 	AFMUX_C_TX_BLOCKED,	/* tx: TCP was full, wait for write_space */
+	AFMUX_C_LINGER,		/* clean end: FIN sent, waiting for the peer's */
 	AFMUX_C_DETACHED,	/* teardown done: TCP given back */
 };
+
+/* How long a clean end waits for the peer's FIN (teardown_work). */
+#define AFMUX_LINGER_TIMEOUT	(10 * HZ)
 
 /* Writes up to this size may go to TCP without a write-queue skb. */
 #define AFMUX_TX_DIRECT_MAX	256
@@ -74,8 +80,25 @@ struct afmux_txf {
 	unsigned int data_off;		/* next payload byte in skb */
 	unsigned int data_left;
 	bool more;			/* another frame surely follows */
+	bool preface;			/* @buf holds the preface */
 	struct afmux_stream *st;	/* holds a reference while set */
 	u8 buf[AFMUX_HDR_LEN + AFMUX_TX_DIRECT_MAX];
+};
+
+/*
+ * How many answers to the peer may wait to be sent.  When they are that
+ * many, the receive path stops reading TCP (AFMUX_C_RX_PAUSED) until the
+ * pump has sent half of them: a peer that sends PINGs or OPENs to be
+ * refused faster than it reads the answers meets TCP's flow control,
+ * never an unbounded queue (docs/security.md).
+ */
+#define AFMUX_REPLIES_MAX	128
+
+/* An answer to the peer: a PING ACK or a RESET of a refused OPEN. */
+struct afmux_reply {
+	u32 stream;
+	u8 type;
+	u8 data[AFMUX_PING_LEN];
 };
 
 struct afmux_conn {
@@ -85,9 +108,7 @@ struct afmux_conn {
 	struct file *tcp_file;		/* our reference to the TCP socket */
 	struct socket *tcp;
 	struct sock *tsk;
-	void (*saved_data_ready)(struct sock *sk);
-	void (*saved_write_space)(struct sock *sk);
-	void (*saved_state_change)(struct sock *sk);
+	struct afmux_tcp_cbs saved;	/* TCP's own callbacks */
 
 	/* Receive side: under the TCP socket lock (see top of file). */
 	struct afmux_parser parser;
@@ -116,20 +137,23 @@ struct afmux_conn {
 	 */
 	struct list_head tx_new;
 	struct list_head tx_ready;
-	u32 refused[64];		/* peer numbers to answer REFUSED */
-	unsigned int nr_refused;
+	/* Answers to the peer (PING ACK, RESET REFUSED_STREAM), in order. */
+	struct afmux_reply replies[AFMUX_REPLIES_MAX];
+	unsigned int reply_head;
+	unsigned int nr_replies;
 	u32 goaway_code;
-	u8 ping_data[8];
 	struct afmux_stats stats;
 
 	/* Transmit side. */
 	struct mutex tx_mutex;		/* the pump; protects txf */
 	bool tx_more;			/* work queued since the pump looked */
+	bool tx_in_send;		/* the pump is in TCP's sendmsg */
 	struct afmux_txf txf;
 
 	struct work_struct rx_work;	/* read TCP in process context */
 	struct work_struct tx_work;	/* run the pump */
-	struct work_struct teardown_work;
+	struct delayed_work teardown_work;
+	struct timer_list tx_retry;	/* restarts a pump TCP starved */
 };
 
 /* stream->flags, changed under conn->lock */
@@ -248,6 +272,9 @@ void afmux_conn_init(struct afmux_conn *conn);
 int afmux_conn_attach(struct afmux_conn *conn, int fd);
 void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code);
 void afmux_conn_maybe_teardown(struct afmux_conn *conn);
+void afmux_conn_queue_teardown(struct afmux_conn *conn, unsigned long delay);
+void afmux_conn_teardown_now(struct afmux_conn *conn);
+void afmux_conn_linger_read(struct afmux_conn *conn);
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
 
 /* rx.c: the receive path */
@@ -261,6 +288,7 @@ void afmux_tcp_unlock(struct afmux_conn *conn);
 void afmux_tx_kick(struct afmux_conn *conn);
 void afmux_tx_work(struct work_struct *work);
 void afmux_tx_write_space(struct sock *tsk);
+void afmux_tx_retry(struct timer_list *t);
 void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
 void afmux_tx_drop(struct afmux_conn *conn);
 size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,

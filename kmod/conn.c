@@ -3,19 +3,16 @@
  * conn.c - a connection's life: taking the TCP socket over (attach),
  * ending it on error (fail), and giving the TCP socket back (teardown).
  *
- * Attach follows what KCM's bug history taught: the TCP socket is
- * claimed under its socket lock and sk_callback_lock, and refused if
- * anyone (kTLS or another ULP, sockmap, KCM, another mux) owns it
- * already.  While attached, a placeholder ULP ("afmux") sits in
- * icsk_ulp_ops so that nobody else can install one, and sk_user_data
- * points to the conn.  The attachment holds a conn reference and a file
- * reference to the TCP socket.
+ * Attach claims the TCP socket (takeover.c: refused if anyone - kTLS or
+ * another ULP, sockmap, KCM, another mux - owns it already) and puts the
+ * preface first in the pump's way.  The attachment holds a conn
+ * reference and a file reference to the TCP socket.
  *
  * Teardown runs in a work item once the connection has failed, or once
  * the mux fd is closed and no stream is left: it flushes what the pump
- * still has (GOAWAY), restores TCP's callbacks under the same locks,
- * waits for the receive work without holding the TCP lock, and drops
- * the TCP file.
+ * still has (GOAWAY), ends a clean connection with a FIN and lingers
+ * until the peer's, gives TCP's callbacks back, waits for the works
+ * without holding the TCP lock, and drops the TCP file.
  */
 #include <linux/file.h>
 #include <linux/net.h>
@@ -26,11 +23,7 @@
 
 #include "afmux.h"
 #include "frame.h"
-
-/* Not registered: it only marks an attached socket as taken. */
-static struct tcp_ulp_ops afmux_ulp = {
-	.name	= "afmux",
-};
+#include "takeover.h"
 
 /* Queue @w holding a conn reference; none is kept if already queued. */
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w)
@@ -40,8 +33,24 @@ void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w)
 		sock_put(&conn->sk);
 }
 
+/* Run teardown_work after @delay, unless it is queued already. */
+void afmux_conn_queue_teardown(struct afmux_conn *conn, unsigned long delay)
+{
+	sock_hold(&conn->sk);
+	if (!queue_delayed_work(afmux_wq, &conn->teardown_work, delay))
+		sock_put(&conn->sk);
+}
+
+/* Run teardown_work now, even if it waits for a delay. */
+void afmux_conn_teardown_now(struct afmux_conn *conn)
+{
+	sock_hold(&conn->sk);
+	if (mod_delayed_work(afmux_wq, &conn->teardown_work, 0))
+		sock_put(&conn->sk);	/* it was queued: it has its own */
+}
+
 /* TCP's state_change: a FIN or a reset; the receive path sorts it out. */
-static void tcp_state_change(struct sock *tsk)
+static void afmux_conn_tcp_state_change(struct sock *tsk)
 {
 	struct afmux_conn *conn;
 
@@ -52,7 +61,13 @@ static void tcp_state_change(struct sock *tsk)
 	read_unlock_bh(&tsk->sk_callback_lock);
 }
 
-static int check_tcp(struct socket *tcp)
+static const struct afmux_tcp_cbs afmux_conn_tcp_cbs = {
+	.data_ready	= afmux_rx_data_ready,
+	.write_space	= afmux_tx_write_space,
+	.state_change	= afmux_conn_tcp_state_change,
+};
+
+static int afmux_conn_check_tcp(struct socket *tcp)
 {
 	struct sock *tsk = tcp->sk;
 
@@ -65,65 +80,24 @@ static int check_tcp(struct socket *tcp)
 /* What the attach sets TCP_NOTSENT_LOWAT to. */
 #define AFMUX_TCP_NOTSENT_LOWAT	(128 * 1024)
 
-/* Claim @tsk.  Caller holds its socket lock. */
-static int claim(struct afmux_conn *conn, struct sock *tsk)
-{
-	struct inet_connection_sock *icsk = inet_csk(tsk);
-	int err = 0;
-
-	if (tsk->sk_state == TCP_LISTEN)
-		return -EINVAL;
-	if (!((1 << tsk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
-		return -ENOTCONN;
-	if (icsk->icsk_ulp_ops)
-		return -EBUSY;
-
-	write_lock_bh(&tsk->sk_callback_lock);
-	if (tsk->sk_user_data) {
-		err = -EBUSY;
-		goto out;
-	}
-	conn->saved_data_ready = tsk->sk_data_ready;
-	conn->saved_write_space = tsk->sk_write_space;
-	conn->saved_state_change = tsk->sk_state_change;
-	tsk->sk_data_ready = afmux_rx_data_ready;
-	tsk->sk_write_space = afmux_tx_write_space;
-	tsk->sk_state_change = tcp_state_change;
-	icsk->icsk_ulp_ops = &afmux_ulp;
-	rcu_assign_sk_user_data(tsk, conn);
-out:
-	write_unlock_bh(&tsk->sk_callback_lock);
-	return err;
-}
-
-/* Give @tsk back.  Caller holds its socket lock. */
-static void unclaim(struct afmux_conn *conn, struct sock *tsk)
-{
-	write_lock_bh(&tsk->sk_callback_lock);
-	rcu_assign_sk_user_data(tsk, NULL);
-	tsk->sk_data_ready = conn->saved_data_ready;
-	tsk->sk_write_space = conn->saved_write_space;
-	tsk->sk_state_change = conn->saved_state_change;
-	inet_csk(tsk)->icsk_ulp_ops = NULL;
-	write_unlock_bh(&tsk->sk_callback_lock);
-}
-
-static int send_preface(struct afmux_conn *conn)
+/*
+ * The preface is the first thing the pump sends: it goes into the pump's
+ * frame buffer, so attach never waits for room in TCP.  Caller holds
+ * tx_mutex.
+ */
+static void afmux_conn_queue_preface(struct afmux_conn *conn)
 {
 	struct afmux_preface pf = {
 		.window = conn->window,
 		.max_streams = READ_ONCE(conn->sk.sk_max_ack_backlog) ?: 1,
 	};
-	u8 buf[AFMUX_PREFACE_LEN];
-	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-	struct kvec vec = { .iov_base = buf, .iov_len = sizeof(buf) };
-	int ret;
+	struct afmux_txf *f = &conn->txf;
 
-	afmux_preface_encode(buf, &pf);
-	ret = kernel_sendmsg(conn->tcp, &msg, &vec, 1, sizeof(buf));
-	if (ret < 0)
-		return ret;
-	return ret == sizeof(buf) ? 0 : -EPIPE;
+	lockdep_assert_held(&conn->tx_mutex);
+	BUILD_BUG_ON(sizeof(f->buf) < AFMUX_PREFACE_LEN);
+	afmux_preface_encode(f->buf, &pf);
+	f->buf_len = AFMUX_PREFACE_LEN;
+	f->preface = true;
 }
 
 /**
@@ -143,7 +117,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	tcp = sockfd_lookup(fd, &err);
 	if (!tcp)
 		return err;
-	err = check_tcp(tcp);
+	err = afmux_conn_check_tcp(tcp);
 	if (err)
 		goto err_put;
 	tsk = tcp->sk;
@@ -153,50 +127,43 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 		err = -EISCONN;
 		goto err_unlock;
 	}
-	/* The preface must be the first thing the pump finds sent. */
+	/* The preface must be the first thing the pump finds to send. */
 	mutex_lock(&conn->tx_mutex);
 	lock_sock(tsk);
-	err = claim(conn, tsk);
-	if (!err) {
-		/*
-		 * Keep little waiting unsent in TCP (unless the user chose a
-		 * limit): frames wait in their streams, where the pump's
-		 * round robin orders them, not behind megabytes of another
-		 * stream's data in TCP's queue.
-		 */
-		if (!tcp_sk(tsk)->notsent_lowat)
-			WRITE_ONCE(tcp_sk(tsk)->notsent_lowat,
-				   AFMUX_TCP_NOTSENT_LOWAT);
-		conn->tcp_file = tcp->file;
-		conn->tcp = tcp;
-		sock_hold(tsk);		/* for rx_work; put by the destructor */
-		conn->tsk = tsk;
-		sock_hold(&conn->sk);	/* the attachment's */
-		spin_lock_bh(&conn->lock);
-		set_bit(AFMUX_C_ATTACHED, &conn->flags);
-		spin_unlock_bh(&conn->lock);
+	err = afmux_takeover_claim(tsk, conn, &afmux_conn_tcp_cbs,
+				   &conn->saved);
+	if (err) {
+		release_sock(tsk);
+		mutex_unlock(&conn->tx_mutex);
+		goto err_unlock;
 	}
+	/*
+	 * Keep little waiting unsent in TCP (unless the user chose a limit):
+	 * frames wait in their streams, where the pump's round robin orders
+	 * them, not behind megabytes of another stream's data in TCP's queue.
+	 */
+	if (!tcp_sk(tsk)->notsent_lowat)
+		WRITE_ONCE(tcp_sk(tsk)->notsent_lowat, AFMUX_TCP_NOTSENT_LOWAT);
+	conn->tcp_file = tcp->file;
+	conn->tcp = tcp;
+	sock_hold(tsk);		/* for rx_work; put by the destructor */
+	conn->tsk = tsk;
+	sock_hold(&conn->sk);	/* the attachment's */
+	afmux_conn_queue_preface(conn);
+	spin_lock_bh(&conn->lock);
+	set_bit(AFMUX_C_ATTACHED, &conn->flags);
+	spin_unlock_bh(&conn->lock);
 	release_sock(tsk);
-	if (!err) {
-		tcp_sock_set_nodelay(tsk);
-		err = send_preface(conn);
-	}
+	tcp_sock_set_nodelay(tsk);
 	mutex_unlock(&conn->tx_mutex);
 	release_sock(&conn->sk);
-	if (!err) {
-		/* Bytes that arrived before the attach are read now, and
-		 * whatever was queued while we held tx_mutex goes out.
-		 */
-		afmux_conn_queue_work(conn, &conn->rx_work);
-		afmux_tx_kick(conn);
-		return 0;
-	}
-	if (test_bit(AFMUX_C_ATTACHED, &conn->flags)) {
-		/* The attachment owns @tcp now; fail() gives it back. */
-		afmux_conn_fail(conn, -err, AFMUX_NO_ERROR);
-		return err;
-	}
-	goto err_put;
+	/*
+	 * Bytes that arrived before the attach are read now, and the
+	 * preface (and whatever was queued meanwhile) goes out.
+	 */
+	afmux_conn_queue_work(conn, &conn->rx_work);
+	afmux_tx_kick(conn);
+	return 0;
 
 err_unlock:
 	release_sock(&conn->sk);
@@ -258,32 +225,78 @@ void afmux_conn_maybe_teardown(struct afmux_conn *conn)
 
 	spin_lock_bh(&conn->lock);
 	due = test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+	      !test_bit(AFMUX_C_LINGER, &conn->flags) &&
 	      !test_bit(AFMUX_C_DETACHED, &conn->flags) &&
 	      (test_bit(AFMUX_C_FAILED, &conn->flags) ||
 	       (test_bit(AFMUX_C_RELEASED, &conn->flags) && !conn->nr_streams));
 	spin_unlock_bh(&conn->lock);
 	if (due)
-		afmux_conn_queue_work(conn, &conn->teardown_work);
+		afmux_conn_queue_teardown(conn, 0);
 }
 
-static void cancel_conn_work(struct afmux_conn *conn, struct work_struct *w)
+static void afmux_conn_cancel_work(struct afmux_conn *conn,
+				   struct work_struct *w)
 {
 	if (cancel_work_sync(w))
 		sock_put(&conn->sk);	/* the queued work's reference */
 }
 
-static int discard_actor(read_descriptor_t *desc, struct sk_buff *skb,
-			 unsigned int off, size_t len)
+static int afmux_conn_discard_actor(read_descriptor_t *desc,
+				    struct sk_buff *skb, unsigned int off,
+				    size_t len)
 {
 	return len;
 }
 
-static void teardown_work(struct work_struct *work)
+/**
+ * afmux_conn_linger_read - drop what the peer sends after our FIN
+ * @conn: a connection in AFMUX_C_LINGER
+ *
+ * Unread bytes would turn the final close of the TCP socket into a reset,
+ * which could drop our last frames on their way.  Once the peer has ended
+ * its side too (FIN, reset, error), the teardown finishes at once.
+ *
+ * Context: holding the TCP socket lock (the receive path).
+ */
+void afmux_conn_linger_read(struct afmux_conn *conn)
 {
-	struct afmux_conn *conn = container_of(work, struct afmux_conn,
+	struct sock *tsk = conn->tsk;
+
+	tcp_read_sock(tsk, &(read_descriptor_t){ .count = 1 },
+		      afmux_conn_discard_actor);
+	if ((READ_ONCE(tsk->sk_shutdown) & RCV_SHUTDOWN) ||
+	    READ_ONCE(tsk->sk_err) || tsk->sk_state == TCP_CLOSE)
+		afmux_conn_teardown_now(conn);
+}
+
+/*
+ * Is the connection over, with nothing left for the pump?  Then a clean
+ * end may start.  Caller holds tx_mutex and conn->lock.
+ */
+static bool afmux_conn_drained(struct afmux_conn *conn)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	lockdep_assert_held(&conn->lock);
+	return !conn->nr_streams && !READ_ONCE(conn->tx_more) &&
+	       list_empty(&conn->tx_new) && list_empty(&conn->tx_ready) &&
+	       !test_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags) &&
+	       !conn->nr_replies && !conn->txf.buf_len;
+}
+
+/*
+ * The teardown, in two steps for a clean end: once the pump has sent
+ * everything, a FIN follows the last frame and the connection lingers
+ * (reading and dropping what still comes) until the peer's FIN or
+ * AFMUX_LINGER_TIMEOUT; then the TCP socket is given back.  A failed
+ * connection skips the lingering and shuts TCP down both ways.
+ */
+static void afmux_conn_teardown_work(struct work_struct *work)
+{
+	struct afmux_conn *conn = container_of(to_delayed_work(work),
+					       struct afmux_conn,
 					       teardown_work);
 	struct sock *tsk = conn->tsk;
-	bool failed;
+	bool failed, linger;
 
 	/* What the pump still has goes first (END, GOAWAY, RESET). */
 	afmux_tx_kick(conn);
@@ -291,15 +304,22 @@ static void teardown_work(struct work_struct *work)
 	mutex_lock(&conn->tx_mutex);
 	spin_lock_bh(&conn->lock);
 	failed = test_bit(AFMUX_C_FAILED, &conn->flags);
+	linger = test_bit(AFMUX_C_LINGER, &conn->flags);
 	if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
-	    (!failed && (conn->nr_streams || READ_ONCE(conn->tx_more) ||
-			 !list_empty(&conn->tx_new) ||
-			 !list_empty(&conn->tx_ready) ||
-			 test_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags) ||
-			 conn->txf.buf_len))) {
+	    (!failed && !linger && !afmux_conn_drained(conn))) {
 		/* Not due, or tx_work comes back here when TCP drains. */
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);
+		goto out;
+	}
+	if (!failed && !linger) {
+		set_bit(AFMUX_C_LINGER, &conn->flags);
+		spin_unlock_bh(&conn->lock);
+		mutex_unlock(&conn->tx_mutex);
+		afmux_takeover_shutdown(conn->tcp, SHUT_WR);
+		afmux_conn_queue_teardown(conn, AFMUX_LINGER_TIMEOUT);
+		/* The peer's FIN may be there already. */
+		afmux_conn_queue_work(conn, &conn->rx_work);
 		goto out;
 	}
 	set_bit(AFMUX_C_DETACHED, &conn->flags);
@@ -308,25 +328,21 @@ static void teardown_work(struct work_struct *work)
 	mutex_unlock(&conn->tx_mutex);
 
 	lock_sock(tsk);
-	unclaim(conn, tsk);
-	/*
-	 * What the peer sent since (its last WINDOWs, its GOAWAY) is of no
-	 * use, and unread bytes would make the final close of the TCP
-	 * socket a reset that could drop our last frames.
-	 */
+	afmux_takeover_unclaim(tsk, &conn->saved);
 	if (!failed)
 		tcp_read_sock(tsk, &(read_descriptor_t){ .count = 1 },
-			      discard_actor);
+			      afmux_conn_discard_actor);
 	release_sock(tsk);
 	/* Works take the TCP lock: wait for them without holding it. */
-	cancel_conn_work(conn, &conn->rx_work);
-	cancel_conn_work(conn, &conn->tx_work);
+	afmux_conn_cancel_work(conn, &conn->rx_work);
+	afmux_conn_cancel_work(conn, &conn->tx_work);
+	sk_stop_timer_sync(&conn->sk, &conn->tx_retry);
 	if (conn->rx_st) {
 		sock_put(&conn->rx_st->sk);
 		conn->rx_st = NULL;
 	}
 	if (failed)
-		kernel_sock_shutdown(conn->tcp, SHUT_RDWR);
+		afmux_takeover_shutdown(conn->tcp, SHUT_RDWR);
 	fput(conn->tcp_file);
 	sock_put(&conn->sk);	/* the attachment's */
 out:
@@ -344,7 +360,8 @@ void afmux_conn_init(struct afmux_conn *conn)
 	INIT_LIST_HEAD(&conn->tx_ready);
 	INIT_WORK(&conn->rx_work, afmux_rx_work);
 	INIT_WORK(&conn->tx_work, afmux_tx_work);
-	INIT_WORK(&conn->teardown_work, teardown_work);
+	INIT_DELAYED_WORK(&conn->teardown_work, afmux_conn_teardown_work);
+	timer_setup(&conn->tx_retry, afmux_tx_retry, 0);
 	afmux_parser_init(&conn->parser, &afmux_rx_ops);
 	conn->window = AFMUX_WINDOW_DEFAULT;
 	conn->next_nr = 1;

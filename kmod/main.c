@@ -33,9 +33,17 @@ static int __init afmux_init(void)
 	afmux_wq = alloc_workqueue("afmux", WQ_HIGHPRI, 0);
 	if (!afmux_wq)
 		return -ENOMEM;
-	err = afmux_family_register(family);
-	if (err)
+	err = afmux_takeover_init();
+	if (err) {
 		destroy_workqueue(afmux_wq);
+		pr_err("cannot register the afmux TCP ULP: %d\n", err);
+		return err;
+	}
+	err = afmux_family_register(family);
+	if (err) {
+		afmux_takeover_exit();
+		destroy_workqueue(afmux_wq);
+	}
 	if (err == -EEXIST) {
 		pr_err("address family %d is already registered by another protocol; load with family=N to pick a free number\n",
 		       family);
@@ -52,6 +60,7 @@ static int __init afmux_init(void)
 static void __exit afmux_exit(void)
 {
 	afmux_family_unregister(family);
+	afmux_takeover_exit();
 	destroy_workqueue(afmux_wq);
 }
 

@@ -19,6 +19,7 @@ void afmux_parser_init(struct afmux_parser *p,
 	p->err = 0;
 	p->have = 0;
 	p->data_left = 0;
+	p->paused = false;
 }
 
 /* Gather bytes into p->buf until it holds @want; return bytes taken. */
@@ -108,6 +109,10 @@ static int step(struct afmux_parser *p, struct sk_buff *skb,
 	default:
 		return p->err;
 	}
+	if (err == AFMUX_PARSE_PAUSE) {
+		p->paused = true;
+		err = 0;
+	}
 	return err ? err : used;
 }
 
@@ -119,8 +124,10 @@ static int step(struct afmux_parser *p, struct sk_buff *skb,
  * @len: how many
  *
  * Context: the connection's receive serialisation; may be softirq.
- * Return: @len, or a negative errno once parsing has failed (the error of
- * the decoder or of a callback); the parser then stays failed.
+ * Return: the bytes used: @len, or fewer if a callback paused the parse
+ * (they end with that frame); or a negative errno once parsing has failed
+ * (the error of the decoder or of a callback); the parser then stays
+ * failed.
  */
 int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 		      unsigned int off, size_t len)
@@ -141,6 +148,10 @@ int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 			return used;
 		}
 		done += used;
+		if (p->paused) {
+			p->paused = false;
+			return done;
+		}
 	} while (done < len ||
 		 (p->state == AFMUX_PARSE_CTL && p->have == p->hdr.len));
 	return len;

@@ -29,8 +29,12 @@ struct afmux_parser;
  *	in @skb at @off
  *
  * A negative return ends parsing: afmux_parser_feed() returns it, and
- * every later call returns it again.
+ * every later call returns it again.  AFMUX_PARSE_PAUSE from @preface or
+ * @frame stops the parse right after that frame: afmux_parser_feed()
+ * returns the bytes used so far, and the next call goes on from there.
  */
+#define AFMUX_PARSE_PAUSE	1
+
 struct afmux_parser_ops {
 	int (*preface)(struct afmux_parser *p, const struct afmux_preface *pf);
 	int (*frame)(struct afmux_parser *p, const struct afmux_hdr *h,
@@ -55,6 +59,7 @@ enum afmux_parser_state {
  * @have: bytes of the current preface, header or control payload
  *	gathered in @buf
  * @data_left: DATA payload bytes still to come in the current frame
+ * @paused: a callback asked to stop after the frame just handled
  * @hdr: the current frame's header
  * @buf: preface, header, then control payload
  */
@@ -64,6 +69,7 @@ struct afmux_parser {
 	int err;
 	unsigned int have;
 	u32 data_left;
+	bool paused;
 	struct afmux_hdr hdr;
 	u8 buf[AFMUX_CTL_MAX];
 };

@@ -118,21 +118,77 @@ static int rx_data_hdr(struct afmux_conn *conn, const struct afmux_hdr *h,
 	return 0;
 }
 
+/*
+ * The rest of a DATA frame for a stream whose fd was closed after its
+ * header came: dropped, and answered once with RESET CANCEL (§6), as
+ * rx_data_hdr() answers a whole frame.
+ */
+static void rx_data_closed(struct afmux_conn *conn, struct afmux_stream *st,
+			   unsigned int len, bool *kick)
+{
+	spin_lock_bh(&conn->lock);
+	conn->stats.data_discarded += len;
+	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
+	    !test_bit(AFMUX_ST_RESET_WANTED, &st->flags) &&
+	    !test_bit(AFMUX_ST_RESET_SENT, &st->flags) &&
+	    !test_bit(AFMUX_ST_PEER_RESET, &st->flags)) {
+		st->reset_code = AFMUX_CANCEL;
+		set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+		__afmux_tx_want(conn, st);
+		*kick = true;
+	}
+	spin_unlock_bh(&conn->lock);
+}
+
 static int rx_data(struct afmux_parser *p, const struct afmux_hdr *h,
 		   struct sk_buff *skb, unsigned int off, unsigned int len)
 {
 	struct afmux_conn *conn = parser_conn(p);
 	struct afmux_stream *st = conn->rx_st;
+	bool kick = false;
 	int err = 0;
 
 	if (!st)
 		return 0;
 	err = afmux_stream_rx_queue(st, skb, off, len);
+	if (err == -EPIPE) {
+		rx_data_closed(conn, st, len, &kick);
+		err = 0;
+	}
+	if (kick)
+		afmux_conn_queue_work(conn, &conn->tx_work);
 	if (p->data_left == len) {	/* the frame's last bytes */
 		conn->rx_st = NULL;
 		sock_put(&st->sk);
 	}
 	return err;
+}
+
+/*
+ * Queue an answer to the peer.  Returns AFMUX_PARSE_PAUSE when that
+ * filled the queue: the parse stops after this frame, and TCP is not read
+ * until the pump has sent half of the answers (pick_reply()).  Caller
+ * holds conn->lock.
+ */
+static int rx_reply(struct afmux_conn *conn, u8 type, u32 stream,
+		    const u8 *data)
+{
+	struct afmux_reply *r;
+
+	lockdep_assert_held(&conn->lock);
+	if (WARN_ON_ONCE(conn->nr_replies >= AFMUX_REPLIES_MAX))
+		return -ENOMEM;	/* the parse did not stop when it was full */
+	r = &conn->replies[(conn->reply_head + conn->nr_replies++) %
+			   AFMUX_REPLIES_MAX];
+	r->type = type;
+	r->stream = stream;
+	memcpy(r->data, data, type == AFMUX_T_PING ? AFMUX_PING_LEN :
+						     AFMUX_RESET_LEN);
+	__afmux_tx_want(conn, NULL);
+	if (conn->nr_replies < AFMUX_REPLIES_MAX)
+		return 0;
+	set_bit(AFMUX_C_RX_PAUSED, &conn->flags);
+	return AFMUX_PARSE_PAUSE;
 }
 
 static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
@@ -180,14 +236,13 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 		conn->stats.streams_accepted++;
 		conn->sk.sk_data_ready(&conn->sk);
 		st = NULL;
-	} else if (conn->nr_refused < ARRAY_SIZE(conn->refused)) {
-		conn->refused[conn->nr_refused++] = h->stream;
-		conn->stats.streams_refused++;
-		__afmux_tx_want(conn, NULL);
-		*kick = true;
 	} else {
-		/* The peer opens faster than it reads our refusals. */
-		err = -ENOMEM;
+		__be32 code = cpu_to_be32(AFMUX_REFUSED_STREAM);
+
+		conn->stats.streams_refused++;
+		err = rx_reply(conn, AFMUX_T_RESET, h->stream | AFMUX_STREAM_R,
+			       (const u8 *)&code);
+		*kick = true;
 	}
 	spin_unlock_bh(&conn->lock);
 	if (st)
@@ -283,10 +338,7 @@ static int rx_frame(struct afmux_parser *p, const struct afmux_hdr *h,
 		conn->stats.pings_rx++;
 		if (h->flags & AFMUX_FLAG_ACK)
 			break;
-		/* One answer is queued at a time: the latest PING's. */
-		memcpy(conn->ping_data, payload, AFMUX_PING_LEN);
-		set_bit(AFMUX_C_PING_ACK, &conn->flags);
-		__afmux_tx_want(conn, NULL);
+		err = rx_reply(conn, AFMUX_T_PING, 0, payload);
 		kick = true;
 		break;
 	}
@@ -311,14 +363,18 @@ static int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 		    unsigned int off, size_t len)
 {
 	struct afmux_conn *conn = desc->arg.data;
-	int err;
+	int used;
 
-	err = afmux_parser_feed(&conn->parser, skb, off, len);
-	if (err < 0) {
-		desc->error = err;
+	/* 0 ends tcp_read_sock(): the bytes stay in TCP's queue. */
+	if (test_bit(AFMUX_C_RX_PAUSED, &conn->flags))
+		return 0;
+	used = afmux_parser_feed(&conn->parser, skb, off, len);
+	if (used < 0) {
+		desc->error = used;
 		desc->count = 0;
+		return len;
 	}
-	return len;
+	return used;
 }
 
 static u32 error_code(int err)
@@ -342,6 +398,10 @@ static void rx_read(struct afmux_conn *conn)
 	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
 	int err;
 
+	if (test_bit(AFMUX_C_LINGER, &conn->flags)) {
+		afmux_conn_linger_read(conn);
+		return;
+	}
 	if (conn->parser.state == AFMUX_PARSE_DEAD ||
 	    test_bit(AFMUX_C_FAILED, &conn->flags))
 		return;

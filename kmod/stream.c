@@ -170,7 +170,7 @@ void __afmux_stream_finish(struct afmux_stream *st)
 	clear_bit(AFMUX_ST_IN_TABLE, &st->flags);
 	/* The last stream of a closed mux socket: time to let TCP go. */
 	if (!--conn->nr_streams && test_bit(AFMUX_C_RELEASED, &conn->flags))
-		afmux_conn_queue_work(conn, &conn->teardown_work);
+		afmux_conn_queue_teardown(conn, 0);
 	/* A stream nobody accepted stays acceptable if it is complete. */
 	if ((!test_bit(AFMUX_ST_PEER_END, &st->flags) ||
 	     test_bit(AFMUX_ST_PEER_RESET, &st->flags)) &&
@@ -347,12 +347,18 @@ static int rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 	struct sk_buff *nskb;
 	bool copy;
 
+	if (test_bit(AFMUX_ST_CLOSED, &st->flags))
+		return -EPIPE;
 	copy = len < AFMUX_RX_COPYBREAK ||
 	       atomic_read(&sk->sk_rmem_alloc) + skb->truesize > rx_budget(st);
 	if (copy) {
 		/* Append to the last copy if it has room. */
 		spin_lock_bh(&q->lock);
 		nskb = skb_peek_tail(q);
+		if (test_bit(AFMUX_ST_CLOSED, &st->flags)) {
+			spin_unlock_bh(&q->lock);
+			return -EPIPE;
+		}
 		if (nskb && afmux_rx_cb(nskb)->copy &&
 		    !skb_is_nonlinear(nskb) && skb_tailroom(nskb) >= len &&
 		    !skb_copy_bits(skb, off, skb_put(nskb, len), len)) {
@@ -375,7 +381,15 @@ static int rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 	cb->len = len;
 	cb->copy = copy;
 	skb_set_owner_r(nskb, sk);
-	skb_queue_tail(q, nskb);
+	/* CLOSED is set under this lock before the reader's purge. */
+	spin_lock_bh(&q->lock);
+	if (test_bit(AFMUX_ST_CLOSED, &st->flags)) {
+		spin_unlock_bh(&q->lock);
+		kfree_skb(nskb);
+		return -EPIPE;
+	}
+	__skb_queue_tail(q, nskb);
+	spin_unlock_bh(&q->lock);
 queued:
 	sk->sk_data_ready(sk);
 	return 0;
@@ -389,7 +403,8 @@ queued:
  * @len: how many
  *
  * Context: the receive path (softirq or rx_work).
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EPIPE if the stream's fd is closed (nothing
+ * will read them: the bytes were dropped).
  */
 int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 			  unsigned int off, unsigned int len)
@@ -970,9 +985,15 @@ static int stream_release(struct socket *sock)
 	conn = st->conn;
 
 	lock_sock(sk);
-	/* CLOSED first: from then on rx drops new data (and resets). */
+	/*
+	 * CLOSED first, under the receive queue's lock too: from then on rx
+	 * queues nothing more (it drops new data and resets), so the purge
+	 * below leaves the queue empty for good.
+	 */
 	spin_lock_bh(&conn->lock);
+	spin_lock(&sk->sk_receive_queue.lock);
 	set_bit(AFMUX_ST_CLOSED, &st->flags);
+	spin_unlock(&sk->sk_receive_queue.lock);
 	spin_unlock_bh(&conn->lock);
 	abort = !skb_queue_empty(&sk->sk_receive_queue) ||
 		(sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime);

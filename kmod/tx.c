@@ -2,10 +2,10 @@
 /*
  * tx.c - the transmit pump: turns queued work into frames on TCP.
  *
- * Work is queued under conn->lock: connection frames as conn flags
- * (GOAWAY, PING answer), refused stream numbers in conn->refused, and
- * streams with something to send on conn->tx_new and conn->tx_ready (in
- * the order they became ready, so OPEN frames go out in number order).
+ * Work is queued under conn->lock: GOAWAY as a conn flag, answers to the
+ * peer in conn->replies (PING ACKs, RESETs refusing streams), and streams
+ * with something to send on conn->tx_new and conn->tx_ready (in the order
+ * they became ready, so OPEN frames go out in number order).
  * The pump takes one frame at a time - a stream that just became ready
  * first, then round-robin across the others (see struct afmux_conn) -
  * and writes it to TCP without blocking: the header and control payload
@@ -172,6 +172,30 @@ static bool more_data_follows(struct afmux_conn *conn,
 	return next != f->st && !skb_queue_empty(&next->sk.sk_write_queue);
 }
 
+/*
+ * The oldest answer to the peer, into @f; the receive path goes on once
+ * half the room is free again.  Caller holds conn->lock.
+ */
+static void pick_reply(struct afmux_conn *conn, struct afmux_txf *f)
+{
+	struct afmux_reply *r = &conn->replies[conn->reply_head];
+
+	lockdep_assert_held(&conn->lock);
+	if (r->type == AFMUX_T_PING) {
+		txf_ctl(f, AFMUX_T_PING, AFMUX_FLAG_ACK, 0, r->data,
+			AFMUX_PING_LEN);
+	} else {
+		txf_ctl(f, AFMUX_T_RESET, 0, r->stream, r->data,
+			AFMUX_RESET_LEN);
+		conn->stats.resets_tx++;
+	}
+	conn->reply_head = (conn->reply_head + 1) % AFMUX_REPLIES_MAX;
+	conn->nr_replies--;
+	if (conn->nr_replies <= AFMUX_REPLIES_MAX / 2 &&
+	    test_and_clear_bit(AFMUX_C_RX_PAUSED, &conn->flags))
+		afmux_conn_queue_work(conn, &conn->rx_work);
+}
+
 /* Choose the next frame.  Caller holds conn->lock. */
 static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 {
@@ -189,17 +213,8 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	}
 	if (test_bit(AFMUX_C_FAILED, &conn->flags))
 		return false;
-	if (test_and_clear_bit(AFMUX_C_PING_ACK, &conn->flags)) {
-		txf_ctl(f, AFMUX_T_PING, AFMUX_FLAG_ACK, 0, conn->ping_data,
-			AFMUX_PING_LEN);
-		return true;
-	}
-	if (conn->nr_refused) {
-		be[0] = cpu_to_be32(AFMUX_REFUSED_STREAM);
-		txf_ctl(f, AFMUX_T_RESET, 0,
-			conn->refused[--conn->nr_refused] | AFMUX_STREAM_R,
-			be, sizeof(be[0]));
-		conn->stats.resets_tx++;
+	if (conn->nr_replies) {
+		pick_reply(conn, f);
 		return true;
 	}
 	while ((st = next_ready(conn))) {
@@ -261,7 +276,7 @@ static unsigned int frame_bvec(const struct afmux_txf *f, struct bio_vec *bv)
  * MSG_MORE (so TCP sends it now) unless the pump already knows that
  * another frame follows.
  */
-static int send_frame(struct afmux_conn *conn, struct afmux_txf *f)
+static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 {
 	int more = f->more ? MSG_MORE : 0;
 	struct sock *tsk = conn->tsk;
@@ -315,7 +330,8 @@ static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
 	struct sk_buff *skb = f->skb;
 
 	spin_lock_bh(&conn->lock);
-	conn->stats.frames_tx++;
+	if (!f->preface)
+		conn->stats.frames_tx++;
 	if (skb) {
 		afmux_tx_cb(skb)->sent = f->data_off;
 		if (f->data_off == skb->len)
@@ -341,6 +357,33 @@ void afmux_tx_drop(struct afmux_conn *conn)
 	if (f->st)
 		sock_put(&f->st->sk);
 	txf_clear(f);
+}
+
+/*
+ * How long the pump waits before it tries again when TCP had no memory
+ * for its frame and nothing is in flight - so no ACK will come to call
+ * write_space, and the call TCP makes itself then is ignored (see
+ * afmux_tx_write_space()).  TCP's own sendmsg waits at most HZ / 5 there.
+ */
+#define AFMUX_TX_RETRY		(HZ / 5)
+
+/* TCP refused the frame: make sure something restarts the pump. */
+static void afmux_tx_starved(struct afmux_conn *conn)
+{
+	sock_owned_by_me(conn->tsk);
+	if (tcp_rtx_and_write_queues_empty(conn->tsk))
+		sk_reset_timer(&conn->sk, &conn->tx_retry,
+			       jiffies + AFMUX_TX_RETRY);
+}
+
+/* The tx_retry timer: the pump tries again (sk_reset_timer's reference). */
+void afmux_tx_retry(struct timer_list *t)
+{
+	struct afmux_conn *conn = from_timer(conn, t, tx_retry);
+
+	if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
+		afmux_conn_queue_work(conn, &conn->tx_work);
+	sock_put(&conn->sk);
 }
 
 /* Push out what MSG_MORE held back. */
@@ -413,9 +456,12 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 		 */
 		set_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
 		smp_mb__after_atomic();	/* pairs with write_space */
-		err = send_frame(conn, f);
+		WRITE_ONCE(conn->tx_in_send, true);
+		err = afmux_tx_send_frame(conn, f);
+		WRITE_ONCE(conn->tx_in_send, false);
 		if (err == -EAGAIN) {
 			corked = false;	/* TCP sends it as ACKs come */
+			afmux_tx_starved(conn);
 			break;
 		}
 		clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
@@ -609,10 +655,20 @@ void afmux_tx_write_space(struct sock *tsk)
 
 	read_lock_bh(&tsk->sk_callback_lock);
 	conn = tsk->sk_user_data;
-	if (conn && tsk->sk_socket && sk_stream_is_writeable(tsk)) {
-		clear_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
-		if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
-			afmux_conn_queue_work(conn, &conn->tx_work);
-	}
+	if (!conn || !tsk->sk_socket || !sk_stream_is_writeable(tsk))
+		goto out;
+	/*
+	 * TCP calls this from inside the pump's own send when that failed
+	 * with nothing in flight (to wake edge-triggered pollers).  Running
+	 * the pump again at once would spin for as long as TCP has no
+	 * memory: afmux_tx_starved() has the pump retry later instead.
+	 */
+	if (in_task() && READ_ONCE(conn->tx_in_send) &&
+	    READ_ONCE(conn->tcp_owner) == current)
+		goto out;
+	clear_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
+	if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
+		afmux_conn_queue_work(conn, &conn->tx_work);
+out:
 	read_unlock_bh(&tsk->sk_callback_lock);
 }

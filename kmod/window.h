@@ -10,6 +10,7 @@
 #ifndef _AFMUX_WINDOW_H
 #define _AFMUX_WINDOW_H
 
+#include <linux/math64.h>
 #include <linux/types.h>
 #include <linux/afmux.h>
 
@@ -61,14 +62,18 @@ static inline u32 afmux_window_next(u32 granted, u32 consumed, u32 window)
  * @bytes (more than half of @window) in @elapsed_ns.  If that took less
  * than 2 round trips per half window (4 * bytes / window * rtt, as
  * quic-go does), the window, not the reader, limited the stream: grow it.
- * @rtt_ns is at most NSEC_PER_SEC (so nothing overflows).
+ * @rtt_ns is at most NSEC_PER_SEC, so 4 * rtt * bytes fits in a u64;
+ * elapsed * window would not (from 2^38 ns, 275 s, at 64 MiB), so the
+ * comparison divides: e * w < l  <=>  e <= (l - 1) / w.
  */
 static inline bool afmux_window_should_grow(u32 bytes, u32 window,
 					    u64 elapsed_ns, u64 rtt_ns)
 {
-	if (!window || bytes <= window / 2)
+	u64 limit = 4 * rtt_ns * bytes;
+
+	if (!window || bytes <= window / 2 || !limit)
 		return false;
-	return elapsed_ns * window < 4 * rtt_ns * bytes;
+	return elapsed_ns <= div_u64(limit - 1, window);
 }
 
 #endif /* _AFMUX_WINDOW_H */

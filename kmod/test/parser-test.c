@@ -170,6 +170,7 @@ static void pt_build(struct kunit *test, struct pt_stream *s,
  * @calls: callbacks of any kind
  * @empty_data: data callbacks of 0 bytes during feeds of 0 bytes
  * @fail_at: number of the callback that fails with PT_CB_ERR
+ * @pause: the preface and frame callbacks of non-DATA frames pause
  * @skb: the skb of the current afmux_parser_feed() call
  * @off: its offset
  * @len: its length
@@ -188,6 +189,7 @@ struct pt_rec {
 	unsigned int calls;
 	unsigned int empty_data;
 	unsigned int fail_at;
+	bool pause;
 	struct sk_buff *skb;
 	unsigned int off;
 	size_t len;
@@ -221,7 +223,7 @@ static int pt_cb_preface(struct afmux_parser *p, const struct afmux_preface *pf)
 	if (rec->nr_frames || rec->data_len)
 		return pt_bad(rec, "preface after frames");
 	rec->pf = *pf;
-	return 0;
+	return rec->pause ? AFMUX_PARSE_PAUSE : 0;
 }
 
 static int pt_cb_frame(struct afmux_parser *p, const struct afmux_hdr *h,
@@ -257,7 +259,7 @@ static int pt_cb_frame(struct afmux_parser *p, const struct afmux_hdr *h,
 		return pt_bad(rec, "frame %u: no payload", i);
 	if (h->len && memcmp(payload, s->bytes + s->pay[i], h->len))
 		return pt_bad(rec, "frame %u: wrong payload", i);
-	return 0;
+	return rec->pause ? AFMUX_PARSE_PAUSE : 0;
 }
 
 static int pt_cb_data(struct afmux_parser *p, const struct afmux_hdr *h,
@@ -313,6 +315,7 @@ static void pt_rec_reset(struct pt_rec *rec)
 	rec->calls = 0;
 	rec->empty_data = 0;
 	rec->fail_at = UINT_MAX;
+	rec->pause = false;
 }
 
 static struct pt_rec *pt_rec_new(struct kunit *test, const struct pt_stream *s)
@@ -1001,6 +1004,46 @@ static void afmux_parser_test_zero_len_feed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rec->empty_data, 0U);
 }
 
+/*
+ * Callbacks that pause: each call stops right after the preface or a
+ * control frame (the rx path's backpressure on replies), and the next
+ * call on the rest of the same skb goes on from there.
+ */
+static void afmux_parser_test_pause(struct kunit *test)
+{
+	struct sk_buff *skb;
+	struct pt_stream s;
+	struct pt_rec *rec;
+	size_t fed = 0, stop;
+	unsigned int i = 0;
+	int ret;
+
+	pt_setup(test, &s, &rec, pt_full, ARRAY_SIZE(pt_full));
+	rec->pause = true;
+	skb = pt_skb(s.bytes, s.len, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	for (;;) {
+		/* Where the next stop is due: the next control frame's end. */
+		stop = fed ? s.len : AFMUX_PREFACE_LEN;
+		for (; fed && i < s.nr; i++) {
+			if (s.frames[i].type != AFMUX_T_DATA) {
+				stop = s.end[i++];
+				break;
+			}
+		}
+		ret = pt_feed(rec, skb, fed, s.len - fed);
+		if (ret <= 0 || fed + ret != stop || !pt_ok(rec, fed + ret))
+			break;
+		fed += ret;
+		if (fed == s.len)
+			break;
+	}
+	kfree_skb(skb);
+	KUNIT_ASSERT_EQ_MSG(test, fed, s.len, "returned %d at %zu (stop due at %zu)",
+			    ret, fed, stop);
+	pt_check_all(test, rec);
+}
+
 static struct kunit_case afmux_parser_test_cases[] = {
 	KUNIT_CASE(afmux_parser_test_linear),
 	KUNIT_CASE(afmux_parser_test_split_two),
@@ -1015,6 +1058,7 @@ static struct kunit_case afmux_parser_test_cases[] = {
 			 pt_bad_pf_gen_params),
 	KUNIT_CASE(afmux_parser_test_callback_error),
 	KUNIT_CASE(afmux_parser_test_zero_len_feed),
+	KUNIT_CASE(afmux_parser_test_pause),
 	{}
 };
 

@@ -323,6 +323,13 @@ static const struct afmux_window_test_grow afmux_window_test_grows[] = {
 	  4 * NSEC_PER_SEC - 1, NSEC_PER_SEC, true },
 	{ "largest values, too slow", AFMUX_WINDOW_MAX, AFMUX_WINDOW_MAX,
 	  4 * NSEC_PER_SEC, NSEC_PER_SEC, false },
+	/* elapsed * window is 2^64 here: it used to wrap to 0 and grow. */
+	{ "2^38 ns (275 s) at 64 MiB does not wrap", AFMUX_WINDOW_MAX,
+	  AFMUX_WINDOW_MAX, 1ULL << 38, WT_MS, false },
+	{ "an hour at 64 MiB on a 1 s link", AFMUX_WINDOW_MAX,
+	  AFMUX_WINDOW_MAX, 3600 * NSEC_PER_SEC, NSEC_PER_SEC, false },
+	{ "largest count, largest rtt, fast", 0xffffffff, AFMUX_WINDOW_MAX,
+	  NSEC_PER_SEC, NSEC_PER_SEC, true },
 };
 
 static void afmux_window_test_grow_desc(const struct afmux_window_test_grow *c,

@@ -18,9 +18,11 @@
  *   fd = ioctl(mux, AFMUX_IOC_ACCEPT, &acc);    - the next incoming stream
  *
  * Each stream fd is a bidirectional byte stream (read, write, shutdown,
- * poll, close) until both directions have ended.  After ATTACH the kernel
- * owns the TCP socket's byte stream: do not read or write the TCP fd any
- * more (closing it is fine; the mux holds its own reference).
+ * poll, close) until both directions have ended.  After ATTACH the TCP
+ * socket belongs to afmux for the rest of its life: read, write, splice,
+ * sendfile, shutdown and connect on the TCP fd fail with EBUSY, and
+ * getsockopt(TCP_ULP) reads "afmux" (docs/security.md).  Closing it is
+ * fine: the mux holds its own reference.
  */
 #ifndef _UAPI_LINUX_AFMUX_H
 #define _UAPI_LINUX_AFMUX_H
@@ -54,8 +56,10 @@
  * Errors: EBADF (@fd not open), ENOTSOCK, EPROTONOSUPPORT (not TCP),
  * ENOTCONN (not connected), EINVAL (listening, or nonzero @flags or
  * @reserved), EISCONN (this mux socket is already attached), EBUSY (the
- * TCP socket is already owned by an upper layer: kTLS or another ULP,
- * sockmap, KCM, another mux socket).
+ * TCP socket is owned by an upper layer: kTLS or another ULP, sockmap,
+ * KCM, or a mux socket - now or before: a TCP socket once attached stays
+ * afmux's).  ATTACH never waits for room in TCP: the preface waits in the
+ * mux.
  */
 struct afmux_attach {
 	__s32	fd;
