@@ -34,6 +34,7 @@ debug-module:
 
 userspace:
 	$(MAKE) -C userspace-lib CFLAGS="$(USERCFLAGS)"
+	$(MAKE) -s -C tools/fuzz
 
 selftests: userspace
 	$(MAKE) -C selftests CFLAGS="$(USERCFLAGS)" KSFT_DIR=$(KTOOLS)/tools/testing/selftests
@@ -66,4 +67,5 @@ clean:
 	$(MAKE) -C userspace-lib clean
 	$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
+	$(MAKE) -C tools/fuzz clean
 	$(MAKE) -s -C $(firstword $(KDIRS)) M=$(CURDIR) clean 2>/dev/null || true

@@ -148,6 +148,10 @@ struct afmux_conn {
 	struct mutex tx_mutex;		/* the pump; protects txf */
 	bool tx_more;			/* work queued since the pump looked */
 	bool tx_in_send;		/* the pump is in TCP's sendmsg */
+	/* Under tx_mutex: when a failed connection stops waiting for
+	 * its GOAWAY to get into TCP (0: not waiting yet).
+	 */
+	unsigned long flush_deadline;
 	struct afmux_txf txf;
 
 	struct work_struct rx_work;	/* read TCP in process context */

@@ -231,7 +231,7 @@ void afmux_conn_maybe_teardown(struct afmux_conn *conn)
 	       (test_bit(AFMUX_C_RELEASED, &conn->flags) && !conn->nr_streams));
 	spin_unlock_bh(&conn->lock);
 	if (due)
-		afmux_conn_queue_teardown(conn, 0);
+		afmux_conn_teardown_now(conn);
 }
 
 static void afmux_conn_cancel_work(struct afmux_conn *conn,
@@ -284,11 +284,46 @@ static bool afmux_conn_drained(struct afmux_conn *conn)
 }
 
 /*
+ * Has the pump written what must precede the shutdown of a failed
+ * connection (the rest of a frame it started, the GOAWAY)?  Caller holds
+ * tx_mutex and conn->lock.
+ */
+static bool afmux_conn_flushed(struct afmux_conn *conn)
+{
+	lockdep_assert_held(&conn->tx_mutex);
+	lockdep_assert_held(&conn->lock);
+	return !test_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags) &&
+	       !conn->txf.buf_len;
+}
+
+/*
+ * A failed connection waits (at most AFMUX_LINGER_TIMEOUT) for the pump
+ * to get its GOAWAY into TCP, which a peer that reads slowly makes wait:
+ * true if it must wait on, and teardown_work is queued again then (the
+ * pump's tx_work brings it back sooner).  Caller holds tx_mutex and
+ * conn->lock.
+ */
+static bool afmux_conn_flush_wait(struct afmux_conn *conn)
+{
+	unsigned long now = jiffies;
+
+	if (afmux_conn_flushed(conn))
+		return false;
+	if (!conn->flush_deadline)
+		conn->flush_deadline = (now + AFMUX_LINGER_TIMEOUT) ?: 1;
+	if (!time_before(now, conn->flush_deadline))
+		return false;
+	afmux_conn_queue_teardown(conn, conn->flush_deadline - now);
+	return true;
+}
+
+/*
  * The teardown, in two steps for a clean end: once the pump has sent
  * everything, a FIN follows the last frame and the connection lingers
  * (reading and dropping what still comes) until the peer's FIN or
  * AFMUX_LINGER_TIMEOUT; then the TCP socket is given back.  A failed
- * connection skips the lingering and shuts TCP down both ways.
+ * connection waits as long at most for its GOAWAY to get into TCP, skips
+ * the lingering and shuts TCP down both ways.
  */
 static void afmux_conn_teardown_work(struct work_struct *work)
 {
@@ -306,7 +341,8 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 	failed = test_bit(AFMUX_C_FAILED, &conn->flags);
 	linger = test_bit(AFMUX_C_LINGER, &conn->flags);
 	if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
-	    (!failed && !linger && !afmux_conn_drained(conn))) {
+	    (!failed && !linger && !afmux_conn_drained(conn)) ||
+	    (failed && afmux_conn_flush_wait(conn))) {
 		/* Not due, or tx_work comes back here when TCP drains. */
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);

@@ -490,4 +490,66 @@ TEST_F(peer, fatal_end_keeps_complete_streams)
 	EXPECT_EQ(pfd.revents, POLLHUP);
 }
 
+/*
+ * §8: a malformed frame ends the connection with GOAWAY even when the
+ * peer is not reading and the mux's TCP is full: the GOAWAY waits its
+ * turn and reaches the peer once it reads (the teardown used to shut TCP
+ * down at once, and the peer saw the data and then a FIN with no GOAWAY;
+ * found by wire_fuzz).
+ */
+TEST_F_TIMEOUT(peer, goaway_reaches_a_slow_reader, 120)
+{
+	static uint8_t buf[65536];
+	uint8_t h[HEADER_LEN], payload[1024], limit[4];
+	int fd, last_type = -1, code = -1;
+	size_t n, written = 0;
+	ssize_t w;
+
+	fd = mux_open(self->mux, "big", 3, AFMUX_O_NONBLOCK, NULL);
+	ASSERT_GE(fd, 0);
+	put_be32(limit, 64 << 20);
+	n = put_frame(buf, FT_WINDOW, 0x80000001u, limit, 4);
+	ASSERT_EQ(send_synced(self->raw, buf, n), 0);
+
+	/* Fill the stream, the pump and TCP: until no room comes back. */
+	memset(buf, 'b', sizeof(buf));
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+		while ((w = write(fd, buf, sizeof(buf))) > 0)
+			written += w;
+		ASSERT_EQ(errno, EAGAIN);
+		if (poll(&pfd, 1, 300) == 0)
+			break;
+	}
+	ASSERT_GT(written, (size_t)(256 << 10));
+
+	n = put_frame(buf, 9, 0, NULL, 0);	/* no such frame type */
+	ASSERT_EQ(write_all(self->raw, buf, n), 0);
+	for (;;) {
+		uint32_t len;
+
+		if (read_full(self->raw, h, sizeof(h)) != sizeof(h))
+			break;
+		len = get_be32(h + 4);
+		if (h[0] == FT_DATA) {
+			while (len) {
+				size_t m = len < sizeof(buf) ? len : sizeof(buf);
+
+				ASSERT_EQ(read_full(self->raw, buf, m), (ssize_t)m);
+				len -= m;
+			}
+		} else {
+			ASSERT_LE(len, sizeof(payload));
+			ASSERT_EQ(read_full(self->raw, payload, len), (ssize_t)len);
+			if (h[0] == FT_GOAWAY)
+				code = (int)get_be32(payload + 4);
+		}
+		last_type = h[0];
+	}
+	EXPECT_EQ(code, E_PROTOCOL) TH_LOG("no GOAWAY reached the peer");
+	EXPECT_EQ(last_type, FT_GOAWAY);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
