@@ -50,14 +50,29 @@ enum {
 	AFMUX_C_PEER_GOAWAY,	/* no more streams may be opened */
 	AFMUX_C_GOAWAY_WANTED,	/* tx: send GOAWAY (conn->goaway_code) */
 	AFMUX_C_GOAWAY_SENT,
+	AFMUX_C_PING_WANTED,	/* tx: a keepalive PING (conn->ka_data) */
 	AFMUX_C_RX_PAUSED,	/* replies are full: TCP is not read */
 	AFMUX_C_TX_BLOCKED,	/* tx: TCP was full, wait for write_space */
 	AFMUX_C_LINGER,		/* clean end: FIN sent, waiting for the peer's */
 	AFMUX_C_DETACHED,	/* teardown done: TCP given back */
 };
 
-/* How long a clean end waits for the peer's FIN (teardown_work). */
-#define AFMUX_LINGER_TIMEOUT	(10 * HZ)
+/*
+ * struct afmux_net - per network namespace (netns.c): the net.afmux.*
+ * sysctls, each an int read with READ_ONCE(), and their registration.
+ */
+struct afmux_net {
+	int window;		/* initial receive window of a stream */
+	int window_max;		/* autotuning stops there */
+	int backlog;		/* a mux socket's accept backlog, and most */
+	int max_streams;	/* streams in a connection's tables */
+	int keepalive_idle_ms;	/* default of AFMUX_KEEPALIVE; 0: off */
+	int keepalive_timeout_ms;
+	int orphan_timeout_ms;	/* closed stream waiting for the peer's END */
+	int orphans_max;	/* such streams per connection */
+	int linger_ms;		/* a clean end waits this long for a FIN */
+	struct ctl_table_header *sysctl;
+};
 
 /* Writes up to this size may go to TCP without a write-queue skb. */
 #define AFMUX_TX_DIRECT_MAX	256
@@ -143,6 +158,13 @@ struct afmux_conn {
 	unsigned int nr_replies;
 	u32 goaway_code;
 	struct afmux_stats stats;
+	unsigned int nr_orphans;	/* closed streams not over yet */
+	/* Keepalive (AFMUX_KEEPALIVE): in jiffies; idle 0 is off. */
+	unsigned long ka_idle;
+	unsigned long ka_timeout;
+	unsigned long ka_sent;		/* when our PING went; 0: none */
+	u64 ka_count;			/* PINGs sent: their payload */
+	unsigned long rx_stamp;		/* when bytes last came; lockless */
 
 	/* Transmit side. */
 	struct mutex tx_mutex;		/* the pump; protects txf */
@@ -158,6 +180,7 @@ struct afmux_conn {
 	struct work_struct tx_work;	/* run the pump */
 	struct delayed_work teardown_work;
 	struct timer_list tx_retry;	/* restarts a pump TCP starved */
+	struct timer_list ka_timer;	/* keepalive */
 };
 
 /* stream->flags, changed under conn->lock */
@@ -177,6 +200,7 @@ enum {
 	AFMUX_ST_PURGE,		/* reader: drop what is queued */
 	AFMUX_ST_CLOSED,	/* the fd is closed (or never existed) */
 	AFMUX_ST_WINDOW_SET,	/* the user chose rx_window: no autotuning */
+	AFMUX_ST_ORPHAN,	/* closed, not over: counted in nr_orphans */
 };
 
 struct afmux_stream {
@@ -207,6 +231,7 @@ struct afmux_stream {
 	u64 rx_epoch_ns;		/* when the autotuning epoch began */
 	struct list_head tx_node;	/* on conn->tx_new or tx_ready */
 	struct list_head accept_node;	/* on conn->accept_q */
+	struct timer_list orphan_timer;	/* RESET CANCEL when it fires */
 };
 
 /*
@@ -260,6 +285,11 @@ static inline struct afmux_stream *afmux_stream(struct sock *sk)
 
 extern struct workqueue_struct *afmux_wq;
 
+/* netns.c: per-namespace settings */
+struct afmux_net *afmux_net(const struct net *net);
+int afmux_netns_init(void);
+void afmux_netns_exit(void);
+
 /* family.c: the AF_MUX socket family */
 int afmux_family_check(int family);
 int afmux_family_register(int family);
@@ -279,6 +309,7 @@ void afmux_conn_maybe_teardown(struct afmux_conn *conn);
 void afmux_conn_queue_teardown(struct afmux_conn *conn, unsigned long delay);
 void afmux_conn_teardown_now(struct afmux_conn *conn);
 void afmux_conn_linger_read(struct afmux_conn *conn);
+void afmux_conn_keepalive_arm(struct afmux_conn *conn);
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
 
 /* rx.c: the receive path */

@@ -20,6 +20,7 @@
 #include <linux/bvec.h>
 #include <linux/uio.h>
 #include <linux/socket.h>
+#include <net/net_namespace.h>
 #include <net/tcp.h>
 
 /*
@@ -66,5 +67,21 @@ static inline int afmux_tcp_sendpages_locked(struct sock *tsk,
  * MSG_SPLICE_PAGES over a bvec.
  */
 #define AFMUX_HAVE_SENDPAGE	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0))
+
+/*
+ * Register @n entries of @table (followed by an empty sentinel) under
+ * @path in @net.  6.6 took the size as an argument and stopped needing
+ * the sentinel.
+ */
+static inline struct ctl_table_header *
+afmux_register_net_sysctl(struct net *net, const char *path,
+			  struct ctl_table *table, size_t n)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return register_net_sysctl_sz(net, path, table, n);
+#else
+	return register_net_sysctl(net, path, table);
+#endif
+}
 
 #endif /* _AFMUX_COMPAT_H */

@@ -149,6 +149,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	sock_hold(tsk);		/* for rx_work; put by the destructor */
 	conn->tsk = tsk;
 	sock_hold(&conn->sk);	/* the attachment's */
+	WRITE_ONCE(conn->rx_stamp, jiffies);
 	afmux_conn_queue_preface(conn);
 	spin_lock_bh(&conn->lock);
 	set_bit(AFMUX_C_ATTACHED, &conn->flags);
@@ -163,6 +164,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	 */
 	afmux_conn_queue_work(conn, &conn->rx_work);
 	afmux_tx_kick(conn);
+	afmux_conn_keepalive_arm(conn);
 	return 0;
 
 err_unlock:
@@ -283,6 +285,13 @@ static bool afmux_conn_drained(struct afmux_conn *conn)
 	       !conn->nr_replies && !conn->txf.buf_len;
 }
 
+/* net.afmux.linger_ms, in jiffies: how long a clean end waits for a FIN. */
+static unsigned long afmux_conn_linger(struct afmux_conn *conn)
+{
+	return msecs_to_jiffies(READ_ONCE(afmux_net(sock_net(&conn->sk))->
+					  linger_ms));
+}
+
 /*
  * Has the pump written what must precede the shutdown of a failed
  * connection (the rest of a frame it started, the GOAWAY)?  Caller holds
@@ -297,7 +306,7 @@ static bool afmux_conn_flushed(struct afmux_conn *conn)
 }
 
 /*
- * A failed connection waits (at most AFMUX_LINGER_TIMEOUT) for the pump
+ * A failed connection waits (at most net.afmux.linger_ms) for the pump
  * to get its GOAWAY into TCP, which a peer that reads slowly makes wait:
  * true if it must wait on, and teardown_work is queued again then (the
  * pump's tx_work brings it back sooner).  Caller holds tx_mutex and
@@ -310,7 +319,7 @@ static bool afmux_conn_flush_wait(struct afmux_conn *conn)
 	if (afmux_conn_flushed(conn))
 		return false;
 	if (!conn->flush_deadline)
-		conn->flush_deadline = (now + AFMUX_LINGER_TIMEOUT) ?: 1;
+		conn->flush_deadline = (now + afmux_conn_linger(conn)) ?: 1;
 	if (!time_before(now, conn->flush_deadline))
 		return false;
 	afmux_conn_queue_teardown(conn, conn->flush_deadline - now);
@@ -321,7 +330,7 @@ static bool afmux_conn_flush_wait(struct afmux_conn *conn)
  * The teardown, in two steps for a clean end: once the pump has sent
  * everything, a FIN follows the last frame and the connection lingers
  * (reading and dropping what still comes) until the peer's FIN or
- * AFMUX_LINGER_TIMEOUT; then the TCP socket is given back.  A failed
+ * net.afmux.linger_ms; then the TCP socket is given back.  A failed
  * connection waits as long at most for its GOAWAY to get into TCP, skips
  * the lingering and shuts TCP down both ways.
  */
@@ -348,12 +357,12 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 		mutex_unlock(&conn->tx_mutex);
 		goto out;
 	}
-	if (!failed && !linger) {
+	if (!failed && !linger && afmux_conn_linger(conn)) {
 		set_bit(AFMUX_C_LINGER, &conn->flags);
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);
 		afmux_takeover_shutdown(conn->tcp, SHUT_WR);
-		afmux_conn_queue_teardown(conn, AFMUX_LINGER_TIMEOUT);
+		afmux_conn_queue_teardown(conn, afmux_conn_linger(conn));
 		/* The peer's FIN may be there already. */
 		afmux_conn_queue_work(conn, &conn->rx_work);
 		goto out;
@@ -373,16 +382,82 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 	afmux_conn_cancel_work(conn, &conn->rx_work);
 	afmux_conn_cancel_work(conn, &conn->tx_work);
 	sk_stop_timer_sync(&conn->sk, &conn->tx_retry);
+	sk_stop_timer_sync(&conn->sk, &conn->ka_timer);
 	if (conn->rx_st) {
 		sock_put(&conn->rx_st->sk);
 		conn->rx_st = NULL;
 	}
-	if (failed)
-		afmux_takeover_shutdown(conn->tcp, SHUT_RDWR);
+	if (failed || !afmux_conn_linger(conn))
+		afmux_takeover_shutdown(conn->tcp, failed ? SHUT_RDWR : SHUT_WR);
 	fput(conn->tcp_file);
 	sock_put(&conn->sk);	/* the attachment's */
 out:
 	sock_put(&conn->sk);	/* this work's */
+}
+
+/*
+ * The keepalive timer: once nothing has come from the peer for ka_idle,
+ * queue a PING; if nothing comes within ka_timeout after it, the peer is
+ * gone: end the connection with ETIMEDOUT (no GOAWAY: nobody reads it).
+ * Holds a conn reference while queued (sk_reset_timer()).
+ */
+static void afmux_conn_keepalive(struct timer_list *t)
+{
+	struct afmux_conn *conn = from_timer(conn, t, ka_timer);
+	unsigned long now = jiffies, last, next = 0;
+	bool dead = false, kick = false;
+
+	spin_lock_bh(&conn->lock);
+	last = READ_ONCE(conn->rx_stamp);
+	if (!conn->ka_idle || test_bit(AFMUX_C_FAILED, &conn->flags) ||
+	    test_bit(AFMUX_C_LINGER, &conn->flags) ||
+	    test_bit(AFMUX_C_DETACHED, &conn->flags)) {
+		/* Off, or over: no more. */
+	} else if (conn->ka_sent && time_before(last, conn->ka_sent)) {
+		/* (Bytes in the PING's own jiffy count as an answer.) */
+		if (time_after_eq(now, conn->ka_sent + conn->ka_timeout))
+			dead = true;
+		else
+			next = conn->ka_sent + conn->ka_timeout;
+	} else if (time_after_eq(now, last + conn->ka_idle)) {
+		conn->ka_sent = now ?: 1;
+		conn->ka_count++;
+		conn->stats.keepalive_pings++;
+		set_bit(AFMUX_C_PING_WANTED, &conn->flags);
+		__afmux_tx_want(conn, NULL);
+		kick = true;
+		next = now + conn->ka_timeout;
+	} else {
+		conn->ka_sent = 0;
+		next = last + conn->ka_idle;
+	}
+	spin_unlock_bh(&conn->lock);
+	if (next)
+		sk_reset_timer(&conn->sk, &conn->ka_timer, next);
+	if (kick)
+		afmux_conn_queue_work(conn, &conn->tx_work);
+	if (dead)
+		afmux_conn_fail(conn, ETIMEDOUT, AFMUX_NO_ERROR);
+	sock_put(&conn->sk);	/* the timer's */
+}
+
+/**
+ * afmux_conn_keepalive_arm - (re)start the keepalive after a change
+ * @conn: the connection
+ *
+ * Context: process or softirq; takes conn->lock.
+ */
+void afmux_conn_keepalive_arm(struct afmux_conn *conn)
+{
+	unsigned long idle;
+	bool attached;
+
+	spin_lock_bh(&conn->lock);
+	idle = conn->ka_idle;
+	attached = test_bit(AFMUX_C_ATTACHED, &conn->flags);
+	spin_unlock_bh(&conn->lock);
+	if (idle && attached)
+		sk_reset_timer(&conn->sk, &conn->ka_timer, jiffies + idle);
 }
 
 void afmux_conn_init(struct afmux_conn *conn)
@@ -398,6 +473,7 @@ void afmux_conn_init(struct afmux_conn *conn)
 	INIT_WORK(&conn->tx_work, afmux_tx_work);
 	INIT_DELAYED_WORK(&conn->teardown_work, afmux_conn_teardown_work);
 	timer_setup(&conn->tx_retry, afmux_tx_retry, 0);
+	timer_setup(&conn->ka_timer, afmux_conn_keepalive, 0);
 	afmux_parser_init(&conn->parser, &afmux_rx_ops);
 	conn->window = AFMUX_WINDOW_DEFAULT;
 	conn->next_nr = 1;

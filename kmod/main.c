@@ -33,8 +33,14 @@ static int __init afmux_init(void)
 	afmux_wq = alloc_workqueue("afmux", WQ_HIGHPRI, 0);
 	if (!afmux_wq)
 		return -ENOMEM;
+	err = afmux_netns_init();
+	if (err) {
+		destroy_workqueue(afmux_wq);
+		return err;
+	}
 	err = afmux_takeover_init();
 	if (err) {
+		afmux_netns_exit();
 		destroy_workqueue(afmux_wq);
 		pr_err("cannot register the afmux TCP ULP: %d\n", err);
 		return err;
@@ -42,6 +48,7 @@ static int __init afmux_init(void)
 	err = afmux_family_register(family);
 	if (err) {
 		afmux_takeover_exit();
+		afmux_netns_exit();
 		destroy_workqueue(afmux_wq);
 	}
 	if (err == -EEXIST) {
@@ -61,6 +68,7 @@ static void __exit afmux_exit(void)
 {
 	afmux_family_unregister(family);
 	afmux_takeover_exit();
+	afmux_netns_exit();
 	destroy_workqueue(afmux_wq);
 }
 

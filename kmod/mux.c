@@ -11,6 +11,8 @@
 #include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include <net/sock.h>
 
 #include "afmux.h"
@@ -37,32 +39,56 @@ struct proto afmux_conn_proto = {
 
 void afmux_mux_sock_init(struct sock *sk)
 {
-	afmux_conn_init(afmux_conn(sk));
+	struct afmux_conn *conn = afmux_conn(sk);
+	struct afmux_net *an = afmux_net(sock_net(sk));
+
+	afmux_conn_init(conn);
 	sk->sk_destruct = conn_destruct;
-	sk->sk_max_ack_backlog = READ_ONCE(sock_net(sk)->core.sysctl_somaxconn);
+	sk->sk_max_ack_backlog = READ_ONCE(an->backlog);
+	conn->window = READ_ONCE(an->window);
+	conn->ka_idle = msecs_to_jiffies(READ_ONCE(an->keepalive_idle_ms));
+	conn->ka_timeout =
+		msecs_to_jiffies(READ_ONCE(an->keepalive_timeout_ms));
 }
 
-static int mux_attach(struct afmux_conn *conn, void __user *uarg)
+/*
+ * Copy an ioctl's struct in: @usize (the command's size) from the first
+ * version's @ver0 on, as copy_struct_from_user() takes it.
+ */
+static int mux_copy_arg(void *dst, size_t ksize, size_t ver0,
+			const void __user *uarg, size_t usize)
+{
+	if (usize < ver0)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, uarg, usize);
+}
+
+static int mux_attach(struct afmux_conn *conn, void __user *uarg,
+		      size_t usize)
 {
 	struct afmux_attach a;
+	int err;
 
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
+	err = mux_copy_arg(&a, sizeof(a), AFMUX_ATTACH_SIZE_VER0, uarg, usize);
+	if (err)
+		return err;
 	if (a.flags || a.reserved)
 		return -EINVAL;
 	return afmux_conn_attach(conn, a.fd);
 }
 
-static int mux_open(struct afmux_conn *conn, void __user *uarg)
+static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 {
+	struct afmux_net *an = afmux_net(sock_net(&conn->sk));
 	struct afmux_stream *st;
 	struct afmux_open a;
 	struct file *file;
 	u8 *key = NULL;
 	int fd, err;
 
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
+	err = mux_copy_arg(&a, sizeof(a), AFMUX_OPEN_SIZE_VER0, uarg, usize);
+	if (err)
+		return err;
 	if (a.reserved || (a.flags & ~AFMUX_O_MASK))
 		return -EINVAL;
 	if (a.key_len > AFMUX_KEY_MAX)
@@ -92,6 +118,8 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg)
 	    test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) ||
 	    conn->next_nr > AFMUX_STREAM_NR_MAX)
 		err = -EPIPE;
+	else if (conn->nr_streams >= READ_ONCE(an->max_streams))
+		err = -ENOBUFS;
 	else if (xa_insert(&conn->local, conn->next_nr, st, GFP_ATOMIC))
 		err = -ENOMEM;
 	if (!err) {
@@ -117,7 +145,7 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg)
 		goto err_put_fd;
 	}
 	a.stream_id = st->nr;
-	if (copy_to_user(uarg, &a, sizeof(a))) {
+	if (copy_to_user(uarg, &a, min(usize, sizeof(a)))) {
 		fput(file);	/* the peer sees an empty stream */
 		err = -EFAULT;
 		goto err_put_fd;
@@ -198,7 +226,7 @@ static void requeue(struct afmux_conn *conn, struct afmux_stream *st)
 		sock_put(&st->sk);
 }
 
-static int mux_accept(struct socket *sock, void __user *uarg)
+static int mux_accept(struct socket *sock, void __user *uarg, size_t usize)
 {
 	struct afmux_conn *conn = afmux_conn(sock->sk);
 	struct afmux_stream *st = NULL;
@@ -208,8 +236,9 @@ static int mux_accept(struct socket *sock, void __user *uarg)
 	u8 *key;
 	int fd, err;
 
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
+	err = mux_copy_arg(&a, sizeof(a), AFMUX_ACCEPT_SIZE_VER0, uarg, usize);
+	if (err)
+		return err;
 	if (a.reserved || (a.flags & ~AFMUX_O_MASK))
 		return -EINVAL;
 	key = kmalloc(AFMUX_KEY_MAX, GFP_KERNEL);
@@ -243,7 +272,7 @@ static int mux_accept(struct socket *sock, void __user *uarg)
 
 	fd = get_unused_fd_flags(a.flags & O_CLOEXEC);
 	if (fd < 0 || copy_to_user(u64_to_user_ptr(a.key), key, a.key_len) ||
-	    copy_to_user(uarg, &a, sizeof(a))) {
+	    copy_to_user(uarg, &a, min(usize, sizeof(a)))) {
 		err = fd < 0 ? fd : -EFAULT;
 		if (fd >= 0)
 			put_unused_fd(fd);
@@ -263,18 +292,31 @@ out:
 	return err;
 }
 
+/*
+ * The ioctls by number: any struct size (see uapi/linux/afmux.h), the
+ * direction their first version has.
+ */
 static int mux_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 {
 	struct afmux_conn *conn = afmux_conn(sock->sk);
 	void __user *uarg = (void __user *)arg;
+	size_t usize = _IOC_SIZE(cmd);
 
-	switch (cmd) {
-	case AFMUX_IOC_ATTACH:
-		return mux_attach(conn, uarg);
-	case AFMUX_IOC_OPEN:
-		return mux_open(conn, uarg);
-	case AFMUX_IOC_ACCEPT:
-		return mux_accept(sock, uarg);
+	if (_IOC_TYPE(cmd) != _IOC_TYPE(AFMUX_IOC_ATTACH))
+		return -ENOIOCTLCMD;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(AFMUX_IOC_ATTACH):
+		if (_IOC_DIR(cmd) != _IOC_DIR(AFMUX_IOC_ATTACH))
+			return -EINVAL;
+		return mux_attach(conn, uarg, usize);
+	case _IOC_NR(AFMUX_IOC_OPEN):
+		if (_IOC_DIR(cmd) != _IOC_DIR(AFMUX_IOC_OPEN))
+			return -EINVAL;
+		return mux_open(conn, uarg, usize);
+	case _IOC_NR(AFMUX_IOC_ACCEPT):
+		if (_IOC_DIR(cmd) != _IOC_DIR(AFMUX_IOC_ACCEPT))
+			return -EINVAL;
+		return mux_accept(sock, uarg, usize);
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -304,8 +346,55 @@ static int mux_listen(struct socket *sock, int backlog)
 	struct sock *sk = sock->sk;
 
 	backlog = clamp_t(int, backlog, 1,
-			  READ_ONCE(sock_net(sk)->core.sysctl_somaxconn));
+			  READ_ONCE(afmux_net(sock_net(sk))->backlog));
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	return 0;
+}
+
+/* Copy a sockopt's struct in, as copy_struct_from_user() does. */
+static int mux_copy_sockptr(void *dst, size_t ksize, sockptr_t src,
+			    size_t usize)
+{
+	size_t size = min(ksize, usize);
+
+	if (!sockptr_is_kernel(src))
+		return copy_struct_from_user(dst, ksize, src.user, usize);
+	if (usize > ksize && memchr_inv((u8 *)src.kernel + ksize, 0,
+					usize - ksize))
+		return -E2BIG;
+	memset(dst, 0, ksize);
+	memcpy(dst, src.kernel, size);
+	return 0;
+}
+
+#define AFMUX_KEEPALIVE_MAX_MS	(3600 * 1000)
+
+static int mux_setsockopt(struct socket *sock, int level, int optname,
+			  sockptr_t optval, unsigned int optlen)
+{
+	struct afmux_conn *conn = afmux_conn(sock->sk);
+	struct afmux_keepalive ka;
+	int err;
+
+	if (level != SOL_AFMUX || optname != AFMUX_KEEPALIVE)
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(ka.idle_ms))
+		return -EINVAL;
+	err = mux_copy_sockptr(&ka, sizeof(ka), optval, optlen);
+	if (err)
+		return err;
+	if (ka.idle_ms > AFMUX_KEEPALIVE_MAX_MS ||
+	    ka.timeout_ms > AFMUX_KEEPALIVE_MAX_MS)
+		return -EINVAL;
+	if (!ka.timeout_ms)
+		ka.timeout_ms = READ_ONCE(afmux_net(sock_net(sock->sk))->
+					  keepalive_timeout_ms);
+	spin_lock_bh(&conn->lock);
+	conn->ka_idle = msecs_to_jiffies(ka.idle_ms);
+	conn->ka_timeout = msecs_to_jiffies(ka.timeout_ms);
+	conn->ka_sent = 0;
+	spin_unlock_bh(&conn->lock);
+	afmux_conn_keepalive_arm(conn);
 	return 0;
 }
 
@@ -313,21 +402,41 @@ static int mux_getsockopt(struct socket *sock, int level, int optname,
 			  char __user *optval, int __user *optlen)
 {
 	struct afmux_conn *conn = afmux_conn(sock->sk);
-	struct afmux_stats stats;
+	union {
+		struct afmux_stats stats;
+		struct afmux_keepalive ka;
+	} u;
+	unsigned int size;
 	int len;
 
-	if (level != SOL_AFMUX || optname != AFMUX_STATS)
+	if (level != SOL_AFMUX)
 		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	memset(&u, 0, sizeof(u));
 	spin_lock_bh(&conn->lock);
-	stats = conn->stats;
-	stats.streams_active = conn->nr_streams;
+	switch (optname) {
+	case AFMUX_STATS:
+		u.stats = conn->stats;
+		u.stats.streams_active = conn->nr_streams;
+		size = sizeof(u.stats);
+		break;
+	case AFMUX_KEEPALIVE:
+		u.ka.idle_ms = jiffies_to_msecs(conn->ka_idle);
+		u.ka.timeout_ms = jiffies_to_msecs(conn->ka_timeout);
+		size = sizeof(u.ka);
+		break;
+	default:
+		size = 0;
+		break;
+	}
 	spin_unlock_bh(&conn->lock);
-	len = min_t(unsigned int, len, sizeof(stats));
-	if (copy_to_user(optval, &stats, len))
+	if (!size)
+		return -ENOPROTOOPT;
+	len = min_t(unsigned int, len, size);
+	if (copy_to_user(optval, &u, len))
 		return -EFAULT;
 	return put_user(len, optlen);
 }
@@ -391,6 +500,7 @@ const struct proto_ops afmux_mux_ops = {
 	.ioctl		= mux_ioctl,
 	.listen		= mux_listen,
 	.shutdown	= sock_no_shutdown,
+	.setsockopt	= mux_setsockopt,
 	.getsockopt	= mux_getsockopt,
 	.sendmsg	= sock_no_sendmsg,
 	.recvmsg	= sock_no_recvmsg,

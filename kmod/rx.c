@@ -206,7 +206,9 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 	conn->rx_last_nr = h->stream;
 	refuse = test_bit(AFMUX_C_RELEASED, &conn->flags) ||
 		 test_bit(AFMUX_C_GOAWAY_SENT, &conn->flags) ||
-		 conn->accept_len >= READ_ONCE(conn->sk.sk_max_ack_backlog);
+		 conn->accept_len >= READ_ONCE(conn->sk.sk_max_ack_backlog) ||
+		 conn->nr_streams >=
+			READ_ONCE(afmux_net(sock_net(&conn->sk))->max_streams);
 	spin_unlock_bh(&conn->lock);
 
 	if (!refuse) {
@@ -365,6 +367,7 @@ static int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	struct afmux_conn *conn = desc->arg.data;
 	int used;
 
+	WRITE_ONCE(conn->rx_stamp, jiffies);	/* for the keepalive */
 	/* 0 ends tcp_read_sock(): the bytes stay in TCP's queue. */
 	if (test_bit(AFMUX_C_RX_PAUSED, &conn->flags))
 		return 0;

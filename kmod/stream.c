@@ -98,6 +98,49 @@ static void stream_destruct(struct sock *sk)
 	sock_put(&st->conn->sk);
 }
 
+/*
+ * Reset @st (RESET CANCEL, queued output dropped) unless it is over or
+ * being reset.  Returns true if the pump has new work.  Caller holds
+ * conn->lock.
+ */
+static bool stream_reset_cancel(struct afmux_stream *st)
+{
+	struct afmux_conn *conn = st->conn;
+
+	lockdep_assert_held(&conn->lock);
+	if (!test_bit(AFMUX_ST_IN_TABLE, &st->flags) ||
+	    test_bit(AFMUX_C_FAILED, &conn->flags) ||
+	    test_bit(AFMUX_ST_RESET_WANTED, &st->flags) ||
+	    test_bit(AFMUX_ST_RESET_SENT, &st->flags) ||
+	    test_bit(AFMUX_ST_PEER_RESET, &st->flags))
+		return false;
+	st->reset_code = AFMUX_CANCEL;
+	set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+	__afmux_tx_want(conn, st);
+	return true;
+}
+
+/*
+ * A closed stream waited net.afmux.orphan_timeout_ms for the peer to end
+ * it: reset it, so that it does not pin the connection (sk_reset_timer()'s
+ * reference is ours).
+ */
+static void stream_orphan_timeout(struct timer_list *t)
+{
+	struct afmux_stream *st = from_timer(st, t, orphan_timer);
+	struct afmux_conn *conn = st->conn;
+	bool kick;
+
+	spin_lock_bh(&conn->lock);
+	kick = test_bit(AFMUX_ST_ORPHAN, &st->flags) && stream_reset_cancel(st);
+	if (kick)
+		conn->stats.orphans_reset++;
+	spin_unlock_bh(&conn->lock);
+	if (kick)
+		afmux_conn_queue_work(conn, &conn->tx_work);
+	sock_put(&st->sk);
+}
+
 /**
  * afmux_stream_new - allocate a stream of @conn
  * @conn: the connection, referenced by the new stream
@@ -145,6 +188,7 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 	st->rx_epoch_ns = ktime_get_ns();
 	INIT_LIST_HEAD(&st->tx_node);
 	INIT_LIST_HEAD(&st->accept_node);
+	timer_setup(&st->orphan_timer, stream_orphan_timeout, 0);
 	return st;
 }
 
@@ -165,6 +209,10 @@ void __afmux_stream_finish(struct afmux_stream *st)
 		return;
 	if (test_and_clear_bit(AFMUX_ST_ON_TX, &st->flags))
 		list_del_init(&st->tx_node);
+	if (test_and_clear_bit(AFMUX_ST_ORPHAN, &st->flags)) {
+		conn->nr_orphans--;
+		sk_stop_timer(&st->sk, &st->orphan_timer);
+	}
 	xa_erase(test_bit(AFMUX_ST_LOCAL, &st->flags) ? &conn->local :
 						       &conn->remote, st->nr);
 	clear_bit(AFMUX_ST_IN_TABLE, &st->flags);
@@ -232,8 +280,9 @@ static void stream_autotune(struct afmux_stream *st)
 	now = ktime_get_ns();
 	rtt = (u64)(READ_ONCE(tcp_sk(tsk)->srtt_us) >> 3) * NSEC_PER_USEC;
 	rtt = clamp_t(u64, rtt, AFMUX_AUTOTUNE_MIN_RTT_NS, NSEC_PER_SEC);
-	max = clamp_t(u32, READ_ONCE(sock_net(tsk)->ipv4.sysctl_tcp_rmem[2]),
-		      base, AFMUX_WINDOW_MAX);
+	max = min(READ_ONCE(sock_net(tsk)->ipv4.sysctl_tcp_rmem[2]),
+		  READ_ONCE(afmux_net(sock_net(&conn->sk))->window_max));
+	max = clamp_t(u32, max, base, AFMUX_WINDOW_MAX);
 	if (tcp_under_memory_pressure(tsk))
 		st->rx_window = min(st->rx_window, base);
 	else if (afmux_window_should_grow(bytes, st->rx_window,
@@ -972,6 +1021,31 @@ static int stream_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
+/*
+ * The fd of @st, not over yet, is closed: it waits for the peer's END (or
+ * for its own queued data to go) as an orphan, for a while and only so
+ * many per connection; beyond either it is reset, as TCP resets orphans
+ * beyond tcp_max_orphans.  Caller holds conn->lock.
+ */
+static void stream_orphan(struct afmux_stream *st)
+{
+	struct afmux_conn *conn = st->conn;
+	struct afmux_net *an = afmux_net(sock_net(&conn->sk));
+
+	lockdep_assert_held(&conn->lock);
+	if (tx_done(st) && rx_done(st))
+		return;		/* over once the pump has sent what it has */
+	if (conn->nr_orphans >= READ_ONCE(an->orphans_max)) {
+		if (stream_reset_cancel(st))
+			conn->stats.orphans_reset++;
+		return;
+	}
+	set_bit(AFMUX_ST_ORPHAN, &st->flags);
+	conn->nr_orphans++;
+	sk_reset_timer(&st->sk, &st->orphan_timer, jiffies +
+		       msecs_to_jiffies(READ_ONCE(an->orphan_timeout_ms)));
+}
+
 static int stream_release(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
@@ -1002,13 +1076,12 @@ static int stream_release(struct socket *sock)
 	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
 	    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
 		if (abort && !(tx_done(st) && rx_done(st))) {
-			st->reset_code = AFMUX_CANCEL;
-			set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
-			__afmux_tx_want(conn, st);
+			stream_reset_cancel(st);
 		} else if (!tx_done(st)) {
 			set_bit(AFMUX_ST_END_WANTED, &st->flags);
 			__afmux_tx_want(conn, st);
 		}
+		stream_orphan(st);
 	}
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	spin_unlock_bh(&conn->lock);

@@ -213,6 +213,13 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	}
 	if (test_bit(AFMUX_C_FAILED, &conn->flags))
 		return false;
+	if (test_and_clear_bit(AFMUX_C_PING_WANTED, &conn->flags)) {
+		u8 data[AFMUX_PING_LEN];
+
+		put_unaligned_be64(conn->ka_count, data);
+		txf_ctl(f, AFMUX_T_PING, 0, 0, data, sizeof(data));
+		return true;
+	}
 	if (conn->nr_replies) {
 		pick_reply(conn, f);
 		return true;

@@ -20,7 +20,8 @@ static void afmux_family_test_check_range(struct kunit *test)
 /*
  * The registered family hands out mux sockets and refuses other types.
  * KUnit runs a module's suites before its init on 6.1 and after it on
- * newer kernels, so register the family here unless init already did.
+ * newer kernels, so register the family (and the per-namespace state a
+ * mux socket reads) here unless init already did.
  */
 static void afmux_family_test_create(struct kunit *test)
 {
@@ -30,6 +31,7 @@ static void afmux_family_test_create(struct kunit *test)
 
 	if (!family) {
 		family = AFMUX_FAMILY_DEFAULT;
+		KUNIT_ASSERT_EQ(test, afmux_netns_init(), 0);
 		KUNIT_ASSERT_EQ(test, afmux_family_register(family), 0);
 		registered_here = true;
 	}
@@ -47,8 +49,10 @@ static void afmux_family_test_create(struct kunit *test)
 					       IPPROTO_TCP, &sock),
 			-EPROTONOSUPPORT);
 
-	if (registered_here)
+	if (registered_here) {
 		afmux_family_unregister(family);
+		afmux_netns_exit();
+	}
 }
 
 static struct kunit_case afmux_family_test_cases[] = {

@@ -115,9 +115,21 @@ struct afmux_accept {
 	__u32	reserved;
 };
 
+/*
+ * The ioctls are extensible: the size in the command number is the size
+ * of the caller's struct, and the kernel takes any size from the first
+ * version's (AFMUX_*_SIZE_VER0) on, as copy_struct_from_user() does:
+ * fields the caller's struct lacks count as 0, and bytes the caller has
+ * beyond what the kernel knows must be 0 (else E2BIG).  What the kernel
+ * writes back is cut to the caller's size.  A size below VER0, or a
+ * wrong direction, is EINVAL; another command number ENOTTY.
+ */
 #define AFMUX_IOC_ATTACH	_IOW(0xaf, 1, struct afmux_attach)
 #define AFMUX_IOC_OPEN		_IOWR(0xaf, 2, struct afmux_open)
 #define AFMUX_IOC_ACCEPT	_IOWR(0xaf, 3, struct afmux_accept)
+#define AFMUX_ATTACH_SIZE_VER0	16
+#define AFMUX_OPEN_SIZE_VER0	24
+#define AFMUX_ACCEPT_SIZE_VER0	24
 
 /* Socket options, level SOL_AFMUX. */
 #define SOL_AFMUX		299
@@ -128,6 +140,8 @@ struct afmux_accept {
 #define AFMUX_STREAM_INFO	2
 /* mux socket: struct afmux_stats (get) */
 #define AFMUX_STATS		3
+/* mux socket: struct afmux_keepalive (get/set) */
+#define AFMUX_KEEPALIVE		4
 
 #define AFMUX_STREAM_F_LOCAL	1	/* this end opened the stream */
 
@@ -145,6 +159,27 @@ struct afmux_stream_info {
 	__u32	key_len;
 	__u32	window;
 	__u8	key[AFMUX_KEY_MAX];
+};
+
+/**
+ * struct afmux_keepalive - AFMUX_KEEPALIVE: end a connection whose peer
+ * has gone silent
+ * @idle_ms: once nothing has come from the peer for this long, send a
+ *	PING; 0 turns keepalive off.  At most 3600000 (an hour).
+ * @timeout_ms: if nothing comes within this long after that PING, the
+ *	connection ends: SO_ERROR ETIMEDOUT, streams ECONNRESET (no GOAWAY:
+ *	the peer is not listening).  0 when set: net.afmux.keepalive_timeout_ms.
+ *	At most 3600000.
+ *
+ * A new mux socket starts with net.afmux.keepalive_idle_ms (0: off) and
+ * net.afmux.keepalive_timeout_ms.  Set it before or after ATTACH.  Like
+ * the ioctls' structs, it is extensible: setsockopt takes any optlen from
+ * 4 on (missing fields are 0, unknown ones must be 0: else E2BIG);
+ * getsockopt writes min(optlen, sizeof) bytes.
+ */
+struct afmux_keepalive {
+	__u32	idle_ms;
+	__u32	timeout_ms;
 };
 
 /**
@@ -171,6 +206,8 @@ struct afmux_stats {
 	__u64	bytes_rx_spliced;	/* of bytes_rx: taken by splice_read */
 	__u64	tx_worker_runs;		/* pump runs in tx_work: wake-ups */
 	__u64	rx_worker_runs;		/* TCP reads in rx_work: wake-ups */
+	__u64	keepalive_pings;	/* PINGs sent by AFMUX_KEEPALIVE */
+	__u64	orphans_reset;		/* closed streams reset: timeout, cap */
 };
 
 #endif /* _UAPI_LINUX_AFMUX_H */
