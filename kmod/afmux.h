@@ -71,6 +71,7 @@ struct afmux_net {
 	int orphan_timeout_ms;	/* closed stream waiting for the peer's END */
 	int orphans_max;	/* such streams per connection */
 	int linger_ms;		/* a clean end waits this long for a FIN */
+	int conn_mem_max;	/* receive credit outstanding per connection */
 	struct ctl_table_header *sysctl;
 };
 
@@ -137,6 +138,12 @@ struct afmux_conn {
 	int err;			/* errno the connection ended with */
 	u32 peer_window;		/* from the peer's preface */
 	u32 window;			/* initial window we grant */
+	/*
+	 * Receive credit the peer may hold at once, over all streams: the
+	 * sum of the streams' rx_charge, kept within net.afmux.conn_mem_max
+	 * (stream.c, stream_room()).
+	 */
+	u32 rx_charged;
 	u32 next_nr;			/* number of the next stream we open */
 	unsigned int nr_streams;	/* in the tables */
 	struct xarray local;		/* streams we opened, by number */
@@ -225,6 +232,10 @@ struct afmux_stream {
 	/* Changed under the socket lock and conn->lock: read under either. */
 	u32 rx_limit;			/* what we granted */
 	u32 rx_window;			/* grown by autotuning */
+	/* Under conn->lock: this stream's part of conn->rx_charged, never
+	 * less than rx_limit - rx_consumed (stream_charge()).
+	 */
+	u32 rx_charge;
 	/* The reader's: under the socket lock. */
 	u32 rx_consumed;		/* read by the reader */
 	u32 rx_epoch_consumed;		/* rx_consumed when the epoch began */
@@ -335,6 +346,8 @@ extern const struct proto_ops afmux_stream_ops;
 struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 				      bool local, const u8 *key, u16 key_len,
 				      gfp_t gfp);
+bool __afmux_stream_admit(struct afmux_stream *st);
+void __afmux_stream_uncharge(struct afmux_stream *st);
 void __afmux_stream_finish(struct afmux_stream *st);
 void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset);
 struct file *afmux_stream_file(struct afmux_stream *st, int flags);

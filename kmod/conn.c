@@ -316,6 +316,7 @@ static bool afmux_conn_flush_wait(struct afmux_conn *conn)
 {
 	unsigned long now = jiffies;
 
+	lockdep_assert_held(&conn->lock);
 	if (afmux_conn_flushed(conn))
 		return false;
 	if (!conn->flush_deadline)

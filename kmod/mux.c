@@ -118,10 +118,13 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 	    test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) ||
 	    conn->next_nr > AFMUX_STREAM_NR_MAX)
 		err = -EPIPE;
-	else if (conn->nr_streams >= READ_ONCE(an->max_streams))
+	else if (conn->nr_streams >= READ_ONCE(an->max_streams) ||
+		 !__afmux_stream_admit(st))
 		err = -ENOBUFS;
 	else if (xa_insert(&conn->local, conn->next_nr, st, GFP_ATOMIC))
 		err = -ENOMEM;
+	if (err == -ENOMEM)
+		__afmux_stream_uncharge(st);
 	if (!err) {
 		st->nr = conn->next_nr++;
 		if (test_bit(AFMUX_C_PEER_READY, &conn->flags))
@@ -183,6 +186,7 @@ static struct afmux_stream *dequeue(struct afmux_conn *conn,
 {
 	struct afmux_stream *st;
 
+	sock_owned_by_me(&conn->sk);
 	*err = 0;
 	spin_lock_bh(&conn->lock);
 	st = list_first_entry_or_null(&conn->accept_q, struct afmux_stream,
@@ -421,6 +425,7 @@ static int mux_getsockopt(struct socket *sock, int level, int optname,
 	case AFMUX_STATS:
 		u.stats = conn->stats;
 		u.stats.streams_active = conn->nr_streams;
+		u.stats.rx_credit = conn->rx_charged;
 		size = sizeof(u.stats);
 		break;
 	case AFMUX_KEEPALIVE:

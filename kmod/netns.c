@@ -48,6 +48,8 @@ static struct ctl_table afmux_sysctl_template[] = {
 		     &afmux_ms_max),
 	AFMUX_SYSCTL("orphans_max", orphans_max, SYSCTL_ZERO, &afmux_int_max),
 	AFMUX_SYSCTL("linger_ms", linger_ms, SYSCTL_ZERO, &afmux_linger_max),
+	AFMUX_SYSCTL("conn_mem_max", conn_mem_max, &afmux_window_min,
+		     &afmux_int_max),
 	{ }
 };
 
@@ -78,6 +80,7 @@ static int __net_init afmux_net_init(struct net *net)
 	an->orphan_timeout_ms = 60 * 1000;
 	an->orphans_max = 4096;
 	an->linger_ms = 10 * 1000;
+	an->conn_mem_max = 256 << 20;
 
 	table = kmemdup(afmux_sysctl_template, sizeof(afmux_sysctl_template),
 			GFP_KERNEL);

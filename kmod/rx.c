@@ -59,6 +59,7 @@ static struct afmux_stream *lookup(struct afmux_conn *conn, u32 stream,
 {
 	u32 nr = stream & ~AFMUX_STREAM_R;
 
+	lockdep_assert_held(&conn->lock);
 	*err = 0;
 	if (stream & AFMUX_STREAM_R) {
 		if (nr >= conn->next_nr) {
@@ -225,8 +226,12 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 		return -ESHUTDOWN;
 	}
 	if (!refuse && (test_bit(AFMUX_C_RELEASED, &conn->flags) ||
-			xa_insert(&conn->remote, st->nr, st, GFP_ATOMIC)))
+			!__afmux_stream_admit(st)))
 		refuse = true;
+	else if (!refuse && xa_insert(&conn->remote, st->nr, st, GFP_ATOMIC)) {
+		__afmux_stream_uncharge(st);
+		refuse = true;
+	}
 	if (!refuse) {
 		st->tx_limit = conn->peer_window;
 		set_bit(AFMUX_ST_IN_TABLE, &st->flags);
@@ -260,6 +265,7 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 	u32 limit;
 	int err;
 
+	lockdep_assert_held(&conn->lock);
 	st = lookup(conn, h->stream, &err);
 	if (!st)
 		return err;	/* 0: over, ignored */
@@ -401,6 +407,7 @@ static void rx_read(struct afmux_conn *conn)
 	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
 	int err;
 
+	sock_owned_by_me(conn->tsk);
 	if (test_bit(AFMUX_C_LINGER, &conn->flags)) {
 		afmux_conn_linger_read(conn);
 		return;

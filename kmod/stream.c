@@ -216,6 +216,7 @@ void __afmux_stream_finish(struct afmux_stream *st)
 	xa_erase(test_bit(AFMUX_ST_LOCAL, &st->flags) ? &conn->local :
 						       &conn->remote, st->nr);
 	clear_bit(AFMUX_ST_IN_TABLE, &st->flags);
+	__afmux_stream_uncharge(st);
 	/* The last stream of a closed mux socket: time to let TCP go. */
 	if (!--conn->nr_streams && test_bit(AFMUX_C_RELEASED, &conn->flags))
 		afmux_conn_queue_teardown(conn, 0);
@@ -274,6 +275,7 @@ static void stream_autotune(struct afmux_stream *st)
 	u32 base = READ_ONCE(conn->window), max;
 	u64 now, rtt;
 
+	lockdep_assert_held(&conn->lock);
 	if (bytes <= st->rx_window / 2 ||
 	    test_bit(AFMUX_ST_WINDOW_SET, &st->flags))
 		return;
@@ -290,6 +292,85 @@ static void stream_autotune(struct afmux_stream *st)
 		st->rx_window = min(2 * st->rx_window, max);
 	st->rx_epoch_ns = now;
 	st->rx_epoch_consumed = st->rx_consumed;
+}
+
+/*
+ * Room left in the connection's receive budget: net.afmux.conn_mem_max,
+ * but never less than one initial window for the first stream (the
+ * sysctl may have been lowered below what is charged).
+ */
+static u32 stream_room(const struct afmux_conn *conn)
+{
+	u32 cap = READ_ONCE(afmux_net(sock_net(&conn->sk))->conn_mem_max);
+
+	lockdep_assert_held(&conn->lock);
+	cap = max(cap, conn->window);
+	return cap > conn->rx_charged ? cap - conn->rx_charged : 0;
+}
+
+/**
+ * __afmux_stream_admit - charge a new stream's initial window
+ * @st: a stream about to enter its connection's table
+ *
+ * The initial window is credit the peer holds from the stream's first
+ * frame, so it is charged to the connection's receive budget before the
+ * stream exists for the peer.  Caller holds conn->lock.
+ *
+ * Return: false if the budget (net.afmux.conn_mem_max) has no room.
+ */
+bool __afmux_stream_admit(struct afmux_stream *st)
+{
+	struct afmux_conn *conn = st->conn;
+
+	lockdep_assert_held(&conn->lock);
+	if (st->rx_limit > stream_room(conn))
+		return false;
+	st->rx_charge = st->rx_limit;
+	conn->rx_charged += st->rx_charge;
+	return true;
+}
+
+/* Give back what __afmux_stream_admit() and grants charged. */
+void __afmux_stream_uncharge(struct afmux_stream *st)
+{
+	lockdep_assert_held(&st->conn->lock);
+	st->conn->rx_charged -= st->rx_charge;
+	st->rx_charge = 0;
+}
+
+/*
+ * A grant up to @next lets the peer send, and us hold, up to @next -
+ * rx_consumed bytes: charge that to the connection's receive budget,
+ * cutting the grant to what fits.  What is outstanding stays charged,
+ * and so does min(window, initial window), which the stream was
+ * admitted with: a stream whose reader keeps up never waits for others'
+ * charges to go.  Returns the limit to grant.  Caller holds conn->lock.
+ */
+static u32 stream_charge(struct afmux_stream *st, u32 next)
+{
+	struct afmux_conn *conn = st->conn;
+	u32 want = next - st->rx_consumed;
+	u32 floor = min(st->rx_window, conn->window);
+	u32 keep = max3(want, floor, st->rx_limit - st->rx_consumed);
+	u32 more;
+
+	lockdep_assert_held(&conn->lock);
+	if (keep <= st->rx_charge) {
+		conn->rx_charged -= st->rx_charge - keep;
+		st->rx_charge = keep;
+		return next;
+	}
+	more = min(keep - st->rx_charge, stream_room(conn));
+	st->rx_charge += more;
+	conn->rx_charged += more;
+	if (st->rx_charge >= want)
+		return next;
+	conn->stats.grants_capped++;
+	/* What fits, once it is worth a frame. */
+	next = st->rx_consumed + st->rx_charge;
+	if ((s32)(next - st->rx_limit) < (s32)(floor / 2))
+		return st->rx_limit;
+	return next;
 }
 
 /*
@@ -314,6 +395,7 @@ static bool stream_consumed(struct afmux_stream *st, u32 n)
 	spin_lock_bh(&conn->lock);
 	stream_autotune(st);
 	next = afmux_window_next(st->rx_limit, st->rx_consumed, st->rx_window);
+	next = stream_charge(st, next);
 	if (next != st->rx_limit && !rx_done(st) &&
 	    test_bit(AFMUX_ST_IN_TABLE, &st->flags)) {
 		st->rx_limit = next;
@@ -479,6 +561,7 @@ static int stream_wait_data(struct sock *sk, long *timeo)
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int rc;
 
+	sock_owned_by_me(sk);
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	rc = sk_wait_event(sk, timeo,
@@ -648,6 +731,7 @@ static int stream_wait_space(struct sock *sk, long *timeo)
 	struct afmux_stream *st = afmux_stream(sk);
 	int err = 0;
 
+	sock_owned_by_me(sk);
 	add_wait_queue(sk_sleep(sk), &wait);
 	for (;;) {
 		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) {
@@ -675,6 +759,7 @@ static int stream_wait_space(struct sock *sk, long *timeo)
 /* Can the writer still queue data?  Caller holds conn->lock. */
 static bool stream_can_send(const struct afmux_stream *st)
 {
+	lockdep_assert_held(&st->conn->lock);
 	return !tx_done(st) && !test_bit(AFMUX_C_FAILED, &st->conn->flags) &&
 	       !test_bit(AFMUX_ST_RESET_WANTED, &st->flags);
 }
@@ -690,6 +775,7 @@ static long stream_send_space(struct sock *sk, long *timeo)
 	long err;
 	u32 space;
 
+	sock_owned_by_me(sk);
 	for (;;) {
 		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
 			return -EPIPE;

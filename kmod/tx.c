@@ -78,6 +78,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 	struct sk_buff *skb;
 	__be32 be;
 
+	lockdep_assert_held(&conn->lock);
 	if (test_and_clear_bit(AFMUX_ST_RESET_WANTED, &st->flags)) {
 		/* The pump alone consumes the write queue. */
 		skb_queue_purge(&st->sk.sk_write_queue);
@@ -149,6 +150,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
  */
 static struct afmux_stream *next_ready(struct afmux_conn *conn)
 {
+	lockdep_assert_held(&conn->lock);
 	return list_first_entry_or_null(list_empty(&conn->tx_new) ?
 					&conn->tx_ready : &conn->tx_new,
 					struct afmux_stream, tx_node);
@@ -166,6 +168,7 @@ static bool more_data_follows(struct afmux_conn *conn,
 {
 	struct afmux_stream *next = next_ready(conn);
 
+	lockdep_assert_held(&conn->lock);
 	if (f->skb && (f->data_off + f->data_left < f->skb->len ||
 		       !skb_queue_is_last(&f->st->sk.sk_write_queue, f->skb)))
 		return true;
@@ -289,6 +292,7 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	struct sock *tsk = conn->tsk;
 	int ret;
 
+	sock_owned_by_me(conn->tsk);
 	while (f->copy_off < f->buf_len + f->ext_len) {
 		struct msghdr msg = { .msg_flags = AFMUX_TX_FLAGS };
 		unsigned int n = 0, off = f->copy_off;

@@ -25,42 +25,6 @@
 
 #define PAT	0xa5
 
-static long sysctl_get(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/afmux/%s", name);
-	f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* 0, or -1 with errno as the write(2) of the value failed. */
-static int sysctl_put(const char *name, long v)
-{
-	char path[128], val[32];
-	int fd, n, err;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/afmux/%s", name);
-	n = snprintf(val, sizeof(val), "%ld\n", v);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (write(fd, val, n) != n) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return close(fd);
-}
-
 static const struct {
 	const char *name;
 	long def, min, max;
@@ -74,6 +38,7 @@ static const struct {
 	{ "orphan_timeout_ms", 60000, 1, 3600000 },
 	{ "orphans_max", 4096, 0, 2147483647 },
 	{ "linger_ms", 10000, 0, 600000 },
+	{ "conn_mem_max", 268435456, 4096, 2147483647 },
 };
 
 /* Each sysctl: its documented default, and its range enforced. */

@@ -80,20 +80,6 @@ static size_t reset_frame(uint8_t *p, uint32_t stream, uint32_t code)
 	return put_frame(p, FT_RESET, stream, be, 4);
 }
 
-/* The next frame from the mux: its header in @h, payload in @payload. */
-static int read_frame(int raw, uint8_t h[HEADER_LEN], uint8_t *payload,
-		      uint32_t max)
-{
-	uint32_t len;
-
-	if (read_full(raw, h, HEADER_LEN) != HEADER_LEN)
-		return -1;
-	len = get_be32(h + 4);
-	if (len > max || read_full(raw, payload, len) != (ssize_t)len)
-		return -1;
-	return 0;
-}
-
 static struct afmux_stats peer_stats(struct mux *m)
 {
 	struct afmux_stats st;
@@ -237,7 +223,7 @@ TEST_F(peer, every_ping_answered)
 	}
 	ASSERT_EQ(write_all(self->raw, buf, n), 0);
 	for (i = 0; i < N; i++) {
-		ASSERT_EQ(read_frame(self->raw, h, payload, sizeof(payload)), 0)
+		ASSERT_EQ(raw_read_frame(self->raw, h, payload, sizeof(payload)), 0)
 			TH_LOG("answer %u of %u did not come", i, N);
 		ASSERT_EQ(h[0], FT_PING);
 		EXPECT_EQ(h[1], 1);	/* ACK */
@@ -272,7 +258,7 @@ TEST_F(peer, open_burst_refused_each)
 	n += put_frame(buf + n, FT_PING, 0, ping, 8);
 	ASSERT_EQ(write_all(self->raw, buf, n), 0);
 	for (;;) {
-		ASSERT_EQ(read_frame(self->raw, h, payload, sizeof(payload)), 0)
+		ASSERT_EQ(raw_read_frame(self->raw, h, payload, sizeof(payload)), 0)
 			TH_LOG("after %u refusals", next - 2);
 		if (h[0] == FT_PING)
 			break;
@@ -340,7 +326,7 @@ TEST_F_TIMEOUT(peer, ping_flood_unread_is_bounded, 300)
 	/* Every whole PING is answered once the answers are read ... */
 	sent += off / PING;
 	for (i = 0; i < sent; i++) {
-		ASSERT_EQ(read_frame(self->raw, h, payload, sizeof(payload)), 0)
+		ASSERT_EQ(raw_read_frame(self->raw, h, payload, sizeof(payload)), 0)
 			TH_LOG("answer %u of %u did not come", i, sent);
 		ASSERT_EQ(h[0], FT_PING);
 		ASSERT_EQ(get_be32(payload + 4), i);
@@ -348,7 +334,7 @@ TEST_F_TIMEOUT(peer, ping_flood_unread_is_bounded, 300)
 	/* ... and the one the flood cut, once it is whole. */
 	if (off % PING) {
 		ASSERT_EQ(write_all(self->raw, buf + off, PING - off % PING), 0);
-		ASSERT_EQ(read_frame(self->raw, h, payload, sizeof(payload)), 0);
+		ASSERT_EQ(raw_read_frame(self->raw, h, payload, sizeof(payload)), 0);
 		ASSERT_EQ(h[0], FT_PING);
 		EXPECT_EQ(get_be32(payload + 4), sent);
 	}
@@ -385,7 +371,7 @@ TEST_F(peer, data_after_close_mid_frame)
 	ASSERT_EQ(write_all(self->raw, payload,
 			    put_frame(payload, FT_PING, 0, ping, 8)), 0);
 	for (;;) {
-		ASSERT_EQ(read_frame(self->raw, h, payload, sizeof(payload)), 0);
+		ASSERT_EQ(raw_read_frame(self->raw, h, payload, sizeof(payload)), 0);
 		if (h[0] == FT_PING && !memcmp(payload, ping, 8))
 			break;
 		if (h[0] == FT_RESET && get_be32(h + 8) == 0x80000001U) {
@@ -424,7 +410,7 @@ TEST_F(peer, late_frame_after_close_no_reset)
 
 	ASSERT_EQ(mux_close(self->mux), 0);
 	self->mux = NULL;
-	ASSERT_EQ(read_frame(self->raw, h, payload, sizeof(payload)), 0);
+	ASSERT_EQ(raw_read_frame(self->raw, h, payload, sizeof(payload)), 0);
 	ASSERT_EQ(h[0], FT_GOAWAY);
 	EXPECT_EQ(get_be32(payload + 4), (uint32_t)E_NO_ERROR);
 	EXPECT_EQ(read(self->raw, &c, 1), 0) TH_LOG("no FIN after GOAWAY");

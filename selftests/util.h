@@ -2,14 +2,16 @@
 /*
  * util.h - what several afmux selftests share: full reads and writes, a
  * TCP connection over loopback, frames of docs/protocol.md written by
- * hand (for tests that play a raw peer), and the module's reference
- * count (every afmux socket holds one; 0 once all are gone).
+ * hand (for tests that play a raw peer), the net.afmux.* sysctls, and
+ * the module's reference count (every afmux socket holds one; 0 once all
+ * are gone).
  */
 #ifndef AFMUX_SELFTEST_UTIL_H
 #define AFMUX_SELFTEST_UTIL_H
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -152,6 +154,20 @@ static inline size_t put_frame(uint8_t *p, uint8_t type, uint32_t stream,
 	return HEADER_LEN + len;
 }
 
+/* The next frame from the mux: its header in @h, payload in @payload. */
+static inline int raw_read_frame(int raw, uint8_t h[HEADER_LEN], uint8_t *payload,
+		      uint32_t max)
+{
+	uint32_t len;
+
+	if (read_full(raw, h, HEADER_LEN) != HEADER_LEN)
+		return -1;
+	len = get_be32(h + 4);
+	if (len > max || read_full(raw, payload, len) != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
 /*
  * Read frames from the mux until the answer (PING with ACK) to the PING
  * carrying @ping: once it arrives, the mux has processed everything the
@@ -174,6 +190,43 @@ static inline int wait_ping_ack(int fd, const uint8_t ping[8])
 		    !memcmp(payload, ping, 8))
 			return 0;
 	}
+}
+
+/* net.afmux.@name, or -1. */
+static inline long sysctl_get(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/afmux/%s", name);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* 0, or -1 with errno as the write(2) of the value failed. */
+static inline int sysctl_put(const char *name, long v)
+{
+	char path[128], val[32];
+	int fd, n, err;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/afmux/%s", name);
+	n = snprintf(val, sizeof(val), "%ld\n", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, n) != n) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
 }
 
 static inline int afmux_module_refcnt(void)

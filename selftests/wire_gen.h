@@ -56,7 +56,8 @@ struct wg_case {
 	size_t len, cap;
 	uint32_t victim_opens;	/* streams the victim opens first: 1.. */
 	uint32_t raw_window;	/* our preface's window */
-	struct wg_stream st[WG_MAX_STREAMS];
+	/* Valid steps open up to WG_MAX_STREAMS; a violation one more. */
+	struct wg_stream st[WG_MAX_STREAMS + 1];
 	unsigned int nst;
 	uint32_t last_nr;	/* highest number we opened */
 	uint32_t vlimit[8];	/* WINDOW limits we granted victim streams */
@@ -166,8 +167,12 @@ static void wg_data(struct wg_case *c, uint32_t stream, uint32_t n,
 static struct wg_stream *wg_open(struct wg_case *c, uint8_t mode)
 {
 	static const char modes[] = "rrrrhhnx";
-	struct wg_stream *s = &c->st[c->nst++];
+	struct wg_stream *s;
 	uint32_t i;
+
+	if (c->nst >= sizeof(c->st) / sizeof(c->st[0]))
+		abort();	/* a generator bug: the case would be garbage */
+	s = &c->st[c->nst++];
 
 	c->last_nr += 1 + (wg_below(c, 8) ? 0 : wg_below(c, 1000));
 	s->nr = c->last_nr;

@@ -82,7 +82,9 @@ struct afmux_attach {
  * Returns the new stream fd.  Errors: ENOTCONN (not attached), EINVAL
  * (unknown flags, nonzero @reserved), EMSGSIZE (@key_len too long),
  * EFAULT, EPIPE (the connection has ended or the peer sent GOAWAY),
- * EMFILE/ENFILE, ENOMEM.
+ * ENOBUFS (net.afmux.max_streams streams, or no room left for the new
+ * stream's window in the connection's receive budget,
+ * net.afmux.conn_mem_max), EMFILE/ENFILE, ENOMEM.
  */
 struct afmux_open {
 	__u64	key;
@@ -194,7 +196,7 @@ struct afmux_stats {
 	__u64	bytes_tx;		/* stream payload sent */
 	__u64	streams_opened;		/* by this end */
 	__u64	streams_accepted;	/* opened by the peer and queued */
-	__u64	streams_refused;	/* peer's OPEN refused: backlog full */
+	__u64	streams_refused;	/* peer's OPEN refused: backlog, limits */
 	__u64	protocol_errors;	/* malformed input from the peer */
 	__u64	resets_rx;
 	__u64	resets_tx;
@@ -208,6 +210,8 @@ struct afmux_stats {
 	__u64	rx_worker_runs;		/* TCP reads in rx_work: wake-ups */
 	__u64	keepalive_pings;	/* PINGs sent by AFMUX_KEEPALIVE */
 	__u64	orphans_reset;		/* closed streams reset: timeout, cap */
+	__u64	grants_capped;		/* window grants cut by conn_mem_max */
+	__u64	rx_credit;		/* receive credit charged now (bytes) */
 };
 
 #endif /* _UAPI_LINUX_AFMUX_H */
