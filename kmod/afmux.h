@@ -296,6 +296,17 @@ static inline struct afmux_stream *afmux_stream(struct sock *sk)
 
 extern struct workqueue_struct *afmux_wq;
 
+/* memory.c: receive credit charged as the mux socket's memory */
+extern atomic_long_t afmux_memory_allocated;
+DECLARE_PER_CPU(int, afmux_memory_per_cpu_fw_alloc);
+extern long afmux_sysctl_mem[3];
+extern int afmux_sysctl_buf[3];
+void afmux_memory_init(void);
+bool afmux_memory_charge(struct afmux_conn *conn, u32 bytes);
+void afmux_memory_uncharge(struct afmux_conn *conn, u32 bytes);
+bool afmux_memory_pressure(void);
+void afmux_memory_release(struct afmux_conn *conn);
+
 /* netns.c: per-namespace settings */
 struct afmux_net *afmux_net(const struct net *net);
 int afmux_netns_init(void);
@@ -350,7 +361,8 @@ bool __afmux_stream_admit(struct afmux_stream *st);
 void __afmux_stream_uncharge(struct afmux_stream *st);
 void __afmux_stream_finish(struct afmux_stream *st);
 void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset);
-struct file *afmux_stream_file(struct afmux_stream *st, int flags);
+struct file *afmux_stream_file_alloc(int flags);
+void afmux_stream_graft(struct file *file, struct afmux_stream *st);
 int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 			  unsigned int off, unsigned int len);
 

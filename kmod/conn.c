@@ -196,6 +196,13 @@ void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code)
 		return;
 	}
 	conn->err = err;
+	/*
+	 * The mux socket's error first: whoever a stream's error wakes
+	 * finds it there (the test that reads both raced this).
+	 */
+	if (err)
+		WRITE_ONCE(conn->sk.sk_err, err);
+	WRITE_ONCE(conn->sk.sk_shutdown, SHUTDOWN_MASK);
 	if (code != AFMUX_NO_ERROR) {
 		conn->stats.last_error = code;
 		conn->goaway_code = code;
@@ -210,9 +217,6 @@ void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code)
 			__afmux_stream_finish(st);
 		}
 	}
-	if (err)
-		WRITE_ONCE(conn->sk.sk_err, err);
-	WRITE_ONCE(conn->sk.sk_shutdown, SHUTDOWN_MASK);
 	spin_unlock_bh(&conn->lock);
 
 	sk_error_report(&conn->sk);
@@ -446,19 +450,23 @@ static void afmux_conn_keepalive(struct timer_list *t)
  * afmux_conn_keepalive_arm - (re)start the keepalive after a change
  * @conn: the connection
  *
+ * Only while the connection runs: armed after the teardown stopped it,
+ * the timer's reference would pin the connection for up to an hour
+ * (found by sys_fuzz).  The teardown sets DETACHED under conn->lock
+ * before it stops the timer, so testing both under the lock is enough.
+ *
  * Context: process or softirq; takes conn->lock.
  */
 void afmux_conn_keepalive_arm(struct afmux_conn *conn)
 {
-	unsigned long idle;
-	bool attached;
-
 	spin_lock_bh(&conn->lock);
-	idle = conn->ka_idle;
-	attached = test_bit(AFMUX_C_ATTACHED, &conn->flags);
+	if (conn->ka_idle && test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+	    !test_bit(AFMUX_C_FAILED, &conn->flags) &&
+	    !test_bit(AFMUX_C_LINGER, &conn->flags) &&
+	    !test_bit(AFMUX_C_DETACHED, &conn->flags))
+		sk_reset_timer(&conn->sk, &conn->ka_timer,
+			       jiffies + conn->ka_idle);
 	spin_unlock_bh(&conn->lock);
-	if (idle && attached)
-		sk_reset_timer(&conn->sk, &conn->ka_timer, jiffies + idle);
 }
 
 void afmux_conn_init(struct afmux_conn *conn)

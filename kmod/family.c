@@ -77,6 +77,7 @@ int afmux_family_register(int family)
 
 	afmux_family_ops.family = family;
 
+	afmux_memory_init();
 	err = proto_register(&afmux_conn_proto, 1);
 	if (err)
 		return err;

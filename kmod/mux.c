@@ -26,15 +26,23 @@ static void conn_destruct(struct sock *sk)
 
 	if (conn->tsk)
 		sock_put(conn->tsk);
+	afmux_memory_release(conn);
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	xa_destroy(&conn->local);
 	xa_destroy(&conn->remote);
 	mutex_destroy(&conn->tx_mutex);
 }
 
+/* Receive credit is charged to the mux socket (memory.c). */
 struct proto afmux_conn_proto = {
-	.name		= "AF_MUX",
-	.owner		= THIS_MODULE,
-	.obj_size	= sizeof(struct afmux_conn),
+	.name			= "AF_MUX",
+	.owner			= THIS_MODULE,
+	.obj_size		= sizeof(struct afmux_conn),
+	.memory_allocated	= &afmux_memory_allocated,
+	.per_cpu_fw_alloc	= &afmux_memory_per_cpu_fw_alloc,
+	.sysctl_mem		= afmux_sysctl_mem,
+	.sysctl_rmem		= afmux_sysctl_buf,
+	.sysctl_wmem		= afmux_sysctl_buf,
 };
 
 void afmux_mux_sock_init(struct sock *sk)
@@ -43,6 +51,7 @@ void afmux_mux_sock_init(struct sock *sk)
 	struct afmux_net *an = afmux_net(sock_net(sk));
 
 	afmux_conn_init(conn);
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	sk->sk_destruct = conn_destruct;
 	sk->sk_max_ack_backlog = READ_ONCE(an->backlog);
 	conn->window = READ_ONCE(an->window);
@@ -77,6 +86,21 @@ static int mux_attach(struct afmux_conn *conn, void __user *uarg,
 	return afmux_conn_attach(conn, a.fd);
 }
 
+/* A new stream's fd and file, before there is a stream (see callers). */
+static int mux_reserve_fd(int flags, struct file **file)
+{
+	int fd = get_unused_fd_flags(flags & O_CLOEXEC);
+
+	if (fd < 0)
+		return fd;
+	*file = afmux_stream_file_alloc(flags);
+	if (IS_ERR(*file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(*file);
+	}
+	return fd;
+}
+
 static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 {
 	struct afmux_net *an = afmux_net(sock_net(&conn->sk));
@@ -100,7 +124,8 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 		if (IS_ERR(key))
 			return PTR_ERR(key);
 	}
-	fd = get_unused_fd_flags(a.flags & O_CLOEXEC);
+	/* Everything that can fail for lack of memory before the peer knows. */
+	fd = mux_reserve_fd(a.flags, &file);
 	if (fd < 0) {
 		kfree(key);
 		return fd;
@@ -109,7 +134,7 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 	kfree(key);
 	if (!st) {
 		err = -ENOMEM;
-		goto err_put_fd;
+		goto err_put_file;
 	}
 
 	spin_lock_bh(&conn->lock);
@@ -139,14 +164,10 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 	spin_unlock_bh(&conn->lock);
 	if (err) {
 		sock_put(&st->sk);	/* never numbered: just freed */
-		goto err_put_fd;
+		goto err_put_file;
 	}
 
-	file = afmux_stream_file(st, a.flags);
-	if (IS_ERR(file)) {
-		err = PTR_ERR(file);
-		goto err_put_fd;
-	}
+	afmux_stream_graft(file, st);
 	a.stream_id = st->nr;
 	if (copy_to_user(uarg, &a, min(usize, sizeof(a)))) {
 		fput(file);	/* the peer sees an empty stream */
@@ -157,6 +178,8 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 	afmux_tx_kick(conn);
 	return fd;
 
+err_put_file:
+	fput(file);
 err_put_fd:
 	put_unused_fd(fd);
 	afmux_tx_kick(conn);
@@ -248,6 +271,15 @@ static int mux_accept(struct socket *sock, void __user *uarg, size_t usize)
 	key = kmalloc(AFMUX_KEY_MAX, GFP_KERNEL);
 	if (!key)
 		return -ENOMEM;
+	/*
+	 * The fd and its file first, as accept(2) does: a stream taken off
+	 * the queue must not be lost because they could not be had.
+	 */
+	fd = mux_reserve_fd(a.flags, &file);
+	if (fd < 0) {
+		kfree(key);
+		return fd;
+	}
 
 	lock_sock(&conn->sk);
 	timeo = sock_rcvtimeo(&conn->sk, sock->file->f_flags & O_NONBLOCK);
@@ -271,29 +303,21 @@ static int mux_accept(struct socket *sock, void __user *uarg, size_t usize)
 	    put_user(a.key_len, (u32 __user *)(uarg +
 				offsetof(struct afmux_accept, key_len))))
 		err = -EFAULT;
-	if (!st)
-		goto out;
-
-	fd = get_unused_fd_flags(a.flags & O_CLOEXEC);
-	if (fd < 0 || copy_to_user(u64_to_user_ptr(a.key), key, a.key_len) ||
-	    copy_to_user(uarg, &a, min(usize, sizeof(a)))) {
-		err = fd < 0 ? fd : -EFAULT;
-		if (fd >= 0)
-			put_unused_fd(fd);
+	if (st && (copy_to_user(u64_to_user_ptr(a.key), key, a.key_len) ||
+		   copy_to_user(uarg, &a, min(usize, sizeof(a))))) {
+		err = -EFAULT;
 		requeue(conn, st);
-		goto out;
+		st = NULL;
 	}
-	file = afmux_stream_file(st, a.flags);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		err = PTR_ERR(file);
-		goto out;
-	}
-	fd_install(fd, file);
-	err = fd;
-out:
 	kfree(key);
-	return err;
+	if (!st) {
+		fput(file);
+		put_unused_fd(fd);
+		return err;
+	}
+	afmux_stream_graft(file, st);
+	fd_install(fd, file);
+	return fd;
 }
 
 /*

@@ -5,6 +5,7 @@
  * ranges).  A mux socket takes the values of the namespace it is created
  * in when it needs them; changing a sysctl affects connections from then
  * on.  Each namespace's root may change its own, as for net.ipv4.*.
+ * One setting is global and lives in the initial namespace: net.afmux.mem.
  */
 #include <linux/sysctl.h>
 #include <net/net_namespace.h>
@@ -114,12 +115,43 @@ static struct pernet_operations afmux_net_ops = {
 	.size	= sizeof(struct afmux_net),
 };
 
+/*
+ * The one global setting, in the initial namespace only (as tcp_mem):
+ * the pool receive credit is charged to (memory.c), in pages.
+ */
+static struct ctl_table afmux_global_sysctl[] = {
+	{
+		.procname	= "mem",
+		.data		= afmux_sysctl_mem,
+		.maxlen		= sizeof(afmux_sysctl_mem),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+	},
+	{ }
+};
+
+static struct ctl_table_header *afmux_global_header;
+
 int afmux_netns_init(void)
 {
-	return register_pernet_subsys(&afmux_net_ops);
+	int err;
+
+	err = register_pernet_subsys(&afmux_net_ops);
+	if (err)
+		return err;
+	afmux_global_header =
+		afmux_register_net_sysctl(&init_net, "net/afmux",
+					  afmux_global_sysctl,
+					  ARRAY_SIZE(afmux_global_sysctl) - 1);
+	if (!afmux_global_header) {
+		unregister_pernet_subsys(&afmux_net_ops);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void afmux_netns_exit(void)
 {
+	unregister_net_sysctl_table(afmux_global_header);
 	unregister_pernet_subsys(&afmux_net_ops);
 }

@@ -15,6 +15,7 @@
  * Everything here runs under the TCP socket lock (the receive
  * serialisation of afmux.h) and takes conn->lock for shared state.
  */
+#include <linux/sched/mm.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -213,8 +214,12 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 	spin_unlock_bh(&conn->lock);
 
 	if (!refuse) {
+		/* Its memory is the mux socket owner's, not this CPU's task's. */
+		struct mem_cgroup *old = set_active_memcg(conn->sk.sk_memcg);
+
 		st = afmux_stream_new(conn, h->stream, false, key, h->len,
 				      GFP_ATOMIC);
+		set_active_memcg(old);
 		refuse = !st;
 	}
 
@@ -422,6 +427,10 @@ static void rx_read(struct afmux_conn *conn)
 		spin_lock_bh(&conn->lock);
 		conn->stats.protocol_errors++;
 		spin_unlock_bh(&conn->lock);
+		/* Counted above; a line only with dynamic debug on. */
+		net_dbg_ratelimited("afmux: TCP port %u to %u: peer broke the protocol (%d, GOAWAY %u)\n",
+				    tsk->sk_num, ntohs(tsk->sk_dport),
+				    desc.error, error_code(desc.error));
 		afmux_conn_fail(conn, desc.error == -ENOMEM ? ENOMEM : EPROTO,
 				error_code(desc.error));
 		return;

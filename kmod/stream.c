@@ -95,6 +95,7 @@ static void stream_destruct(struct sock *sk)
 	skb_queue_purge(&sk->sk_receive_queue);
 	skb_queue_purge(&sk->sk_write_queue);
 	kfree(st->key);
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	sock_put(&st->conn->sk);
 }
 
@@ -165,6 +166,8 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 	if (!sk)
 		return NULL;
 	sock_init_data(NULL, sk);
+	/* /proc/net/protocols counts it until stream_destruct(). */
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	sk->sk_type = SOCK_STREAM;
 	sk->sk_allocation = gfp == GFP_ATOMIC ? GFP_KERNEL : gfp;
 	sk->sk_destruct = stream_destruct;
@@ -175,7 +178,7 @@ struct afmux_stream *afmux_stream_new(struct afmux_conn *conn, u32 nr,
 	/* Before anything can fail: the destructor puts it. */
 	sock_hold(&conn->sk);
 	st->conn = conn;
-	st->key = key_len ? kmemdup(key, key_len, gfp) : NULL;
+	st->key = key_len ? kmemdup(key, key_len, gfp | __GFP_ACCOUNT) : NULL;
 	if (key_len && !st->key) {
 		sk_free(sk);
 		return NULL;
@@ -285,7 +288,7 @@ static void stream_autotune(struct afmux_stream *st)
 	max = min(READ_ONCE(sock_net(tsk)->ipv4.sysctl_tcp_rmem[2]),
 		  READ_ONCE(afmux_net(sock_net(&conn->sk))->window_max));
 	max = clamp_t(u32, max, base, AFMUX_WINDOW_MAX);
-	if (tcp_under_memory_pressure(tsk))
+	if (tcp_under_memory_pressure(tsk) || afmux_memory_pressure())
 		st->rx_window = min(st->rx_window, base);
 	else if (afmux_window_should_grow(bytes, st->rx_window,
 					  now - st->rx_epoch_ns, rtt))
@@ -323,7 +326,8 @@ bool __afmux_stream_admit(struct afmux_stream *st)
 	struct afmux_conn *conn = st->conn;
 
 	lockdep_assert_held(&conn->lock);
-	if (st->rx_limit > stream_room(conn))
+	if (st->rx_limit > stream_room(conn) ||
+	    !afmux_memory_charge(conn, st->rx_limit))
 		return false;
 	st->rx_charge = st->rx_limit;
 	conn->rx_charged += st->rx_charge;
@@ -334,6 +338,7 @@ bool __afmux_stream_admit(struct afmux_stream *st)
 void __afmux_stream_uncharge(struct afmux_stream *st)
 {
 	lockdep_assert_held(&st->conn->lock);
+	afmux_memory_uncharge(st->conn, st->rx_charge);
 	st->conn->rx_charged -= st->rx_charge;
 	st->rx_charge = 0;
 }
@@ -356,11 +361,14 @@ static u32 stream_charge(struct afmux_stream *st, u32 next)
 
 	lockdep_assert_held(&conn->lock);
 	if (keep <= st->rx_charge) {
+		afmux_memory_uncharge(conn, st->rx_charge - keep);
 		conn->rx_charged -= st->rx_charge - keep;
 		st->rx_charge = keep;
 		return next;
 	}
 	more = min(keep - st->rx_charge, stream_room(conn));
+	if (more && !afmux_memory_charge(conn, more))
+		more = 0;
 	st->rx_charge += more;
 	conn->rx_charged += more;
 	if (st->rx_charge >= want)
@@ -394,10 +402,14 @@ static bool stream_consumed(struct afmux_stream *st, u32 n)
 		return false;
 	spin_lock_bh(&conn->lock);
 	stream_autotune(st);
+	/* Out of the table its charge is given back: grant nothing. */
+	if (rx_done(st) || !test_bit(AFMUX_ST_IN_TABLE, &st->flags)) {
+		spin_unlock_bh(&conn->lock);
+		return false;
+	}
 	next = afmux_window_next(st->rx_limit, st->rx_consumed, st->rx_window);
 	next = stream_charge(st, next);
-	if (next != st->rx_limit && !rx_done(st) &&
-	    test_bit(AFMUX_ST_IN_TABLE, &st->flags)) {
+	if (next != st->rx_limit) {
 		st->rx_limit = next;
 		set_bit(AFMUX_ST_WINDOW_WANTED, &st->flags);
 		__afmux_tx_want(conn, st);
@@ -1286,27 +1298,31 @@ const struct proto_ops afmux_stream_ops = {
 };
 
 /**
- * afmux_stream_file - give @st a socket and a file
- * @st: a stream with no socket yet; its reference passes to the file
+ * afmux_stream_file_alloc - a stream socket and its file, with no stream
  * @flags: O_NONBLOCK
  *
- * Return: the file, or an ERR_PTR; on error @st has been released as if
- * its fd were closed.
+ * Made before the stream is taken (OPEN, ACCEPT), so that nothing fails
+ * once it is; fput() of it alone releases nothing but itself.
+ *
+ * Return: the file, or an ERR_PTR (ENFILE, ENOMEM).
  */
-struct file *afmux_stream_file(struct afmux_stream *st, int flags)
+struct file *afmux_stream_file_alloc(int flags)
 {
 	struct socket *sock;
 
 	sock = sock_alloc();
-	if (!sock) {
-		struct socket fake = { .sk = &st->sk };
-
-		stream_release(&fake);
+	if (!sock)
 		return ERR_PTR(-ENFILE);
-	}
 	sock->type = SOCK_STREAM;
 	sock->ops = &afmux_stream_ops;
 	__module_get(THIS_MODULE);	/* sock_release() puts ops->owner */
-	sock_graft(&st->sk, sock);
 	return sock_alloc_file(sock, flags & O_NONBLOCK, NULL);
+}
+
+/* Put @st (its reference passes to the file) into @file's socket. */
+void afmux_stream_graft(struct file *file, struct afmux_stream *st)
+{
+	struct socket *sock = file->private_data;
+
+	sock_graft(&st->sk, sock);
 }

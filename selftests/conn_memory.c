@@ -8,6 +8,10 @@
  * charged comes back when it is over; and a stream whose reader keeps up
  * keeps going however much the others hold.
  *
+ * The credit is charged as the mux socket's memory to the memory cgroup
+ * of its creator: a cgroup's memory.max refuses streams as the budget
+ * does, and memory.stat's "sock" shows the charge.
+ *
  * A raw TCP peer (the test, speaking docs/protocol.md by hand) plays the
  * other end, so it can see every credit the mux grants.
  */
@@ -15,9 +19,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/afmux.h>
 
 #include "kselftest_harness.h"
@@ -34,22 +41,11 @@ FIXTURE(cmem) {
 
 FIXTURE_SETUP(cmem)
 {
-	struct timeval tv = { .tv_sec = 10 };	/* for answers that must come */
-	uint8_t buf[PREFACE_LEN];
-	int tcp;
-
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_EQ(sysctl_get("window"), W);
 	ASSERT_EQ(afmux_wait_refcnt_zero(), 0);
-	ASSERT_EQ(tcp_pair(&self->raw, &tcp), 0);
-	ASSERT_EQ(setsockopt(self->raw, SOL_SOCKET, SO_RCVTIMEO, &tv,
-			     sizeof(tv)), 0);
-	self->mux = mux_new(tcp);
+	self->mux = raw_peer_new(&self->raw, W);
 	ASSERT_NE(self->mux, NULL);
-	close(tcp);
-	put_preface(buf, W, 16);
-	ASSERT_EQ(write_all(self->raw, buf, sizeof(buf)), 0);
-	ASSERT_EQ(read_full(self->raw, buf, sizeof(buf)), sizeof(buf));
 }
 
 FIXTURE_TEARDOWN(cmem)
@@ -158,6 +154,40 @@ TEST_F(cmem, opens_past_the_budget_refused)
 	close(fd);
 }
 
+/*
+ * A stream over (both ENDs) has given its charge back, and a window set
+ * on its still-open fd charges nothing (it did, and the charge outlived
+ * the connection: found by sys_fuzz).
+ */
+TEST_F(cmem, over_stream_charges_nothing)
+{
+	uint8_t frames[64], h[HEADER_LEN], payload[64], key[16];
+	int fd, resets, big = 1 << 20;
+	size_t n;
+
+	n = cmem_open(frames, 1);
+	n += put_frame(frames + n, FT_END, 1, NULL, 0);
+	ASSERT_EQ(cmem_sync(self->raw, frames, n, E_REFUSED_STREAM, &resets),
+		  0);
+	fd = mux_receive(self->mux, (char *)key, sizeof(key));
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(cmem_stats(self->mux).rx_credit, W);
+	EXPECT_EQ(read(fd, key, sizeof(key)), 0);
+	ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+	do {
+		ASSERT_EQ(raw_read_frame(self->raw, h, payload,
+					 sizeof(payload)), 0);
+	} while (h[0] != FT_END);
+	ASSERT_EQ(cmem_sync(self->raw, frames, 0, E_REFUSED_STREAM, &resets),
+		  0);
+	EXPECT_EQ(cmem_stats(self->mux).rx_credit, 0);
+	ASSERT_EQ(setsockopt(fd, SOL_AFMUX, AFMUX_WINDOW, &big, sizeof(big)),
+		  0);
+	EXPECT_EQ(read(fd, key, sizeof(key)), 0);
+	EXPECT_EQ(cmem_stats(self->mux).rx_credit, 0);
+	close(fd);
+}
+
 #define BIG_WINDOW	(4 << 20)
 #define TOTAL		(8 << 20)
 #define CHUNK		16384
@@ -247,6 +277,115 @@ TEST_F_TIMEOUT(cmem, grants_cut_to_the_budget, 120)
 	EXPECT_LE(st.rx_credit, 2 * W);
 	close(f1);
 	close(fd);
+}
+
+#define CG	"/sys/fs/cgroup"
+#define CGT	CG "/afmux_cmem"
+
+static int cg_put(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(val, f) < 0 ? -1 : 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/* A line "@key value" of @path (memory.stat), or a one-number file. */
+static long long cg_get(const char *path, const char *key)
+{
+	char line[256];
+	long long v = -1;
+	size_t kl = key ? strlen(key) : 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!key) {
+			v = atoll(line);
+			break;
+		}
+		if (!strncmp(line, key, kl) && line[kl] == ' ') {
+			v = atoll(line + kl + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * In a memory cgroup, a mux's credit shows in memory.stat's "sock": the
+ * initial window of each stream opened.  With memory.max a little above
+ * what the cgroup uses, opens fail with ENOBUFS after at most two
+ * windows and the peer's OPEN is refused, though the budget has room.
+ * Everything is uncharged once the connection is gone.
+ */
+TEST(memcg_charged_and_limited)
+{
+	uint8_t buf[PREFACE_LEN], frames[64];
+	long long sock0, sock1, cur;
+	int raw, tcp, fds[16], n = 0, i, resets = -1;
+	struct mux *m;
+	char val[32];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (access(CG "/cgroup.controllers", F_OK))
+		ASSERT_EQ(mount("none", CG, "cgroup2", 0, NULL), 0)
+			TH_LOG("mount cgroup2: %s", strerror(errno));
+	ASSERT_EQ(cg_put(CG "/cgroup.subtree_control", "+memory"), 0);
+	rmdir(CGT);
+	ASSERT_EQ(mkdir(CGT, 0755), 0);
+	ASSERT_EQ(cg_put(CGT "/cgroup.procs", "0"), 0);
+
+	ASSERT_EQ(tcp_pair(&raw, &tcp), 0);
+	m = mux_new(tcp);
+	ASSERT_NE(m, NULL);
+	close(tcp);
+	put_preface(buf, W, 16);
+	ASSERT_EQ(write_all(raw, buf, sizeof(buf)), 0);
+	ASSERT_EQ(read_full(raw, buf, sizeof(buf)), sizeof(buf));
+
+	sock0 = cg_get(CGT "/memory.stat", "sock");
+	ASSERT_GE(sock0, 0);
+	for (i = 0; i < 4; i++) {
+		fds[n] = mux_send(m, "c");
+		ASSERT_GE(fds[n], 0);
+		n++;
+	}
+	sock1 = cg_get(CGT "/memory.stat", "sock");
+	EXPECT_GE(sock1 - sock0, 4 * W);
+	EXPECT_LE(sock1 - sock0, 4 * W + 4 * 4096);
+
+	cur = cg_get(CGT "/memory.current", NULL);
+	ASSERT_GT(cur, 0);
+	snprintf(val, sizeof(val), "%lld", cur + 2 * W + W / 2);
+	ASSERT_EQ(cg_put(CGT "/memory.max", val), 0);
+	for (i = 0; i < 12; i++) {
+		fds[n] = mux_send(m, "l");
+		if (fds[n] < 0)
+			break;
+		n++;
+	}
+	EXPECT_LT(i, 12) TH_LOG("memory.max did not stop the opens");
+	EXPECT_LE(i, 2);
+	EXPECT_EQ(errno, ENOBUFS);
+	ASSERT_EQ(cmem_sync(raw, frames, cmem_open(frames, 1),
+			    E_REFUSED_STREAM, &resets), 0);
+	EXPECT_EQ(resets, 1) TH_LOG("the peer's OPEN was taken");
+	ASSERT_EQ(cg_put(CGT "/memory.max", "max"), 0);
+
+	while (n--)
+		close(fds[n]);
+	mux_close(m);
+	close(raw);
+	EXPECT_EQ(afmux_wait_refcnt_zero(), 0);
+	EXPECT_LE(cg_get(CGT "/memory.stat", "sock"), sock0);
+	EXPECT_EQ(cg_put(CG "/cgroup.procs", "0"), 0);
+	EXPECT_EQ(rmdir(CGT), 0);
 }
 
 TEST_HARNESS_MAIN

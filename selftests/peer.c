@@ -30,21 +30,10 @@ FIXTURE(peer) {
 
 FIXTURE_SETUP(peer)
 {
-	struct timeval tv = { .tv_sec = 10 };	/* for answers that must come */
-	uint8_t buf[PREFACE_LEN];
-	int tcp;
-
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_EQ(afmux_wait_refcnt_zero(), 0);
-	ASSERT_EQ(tcp_pair(&self->raw, &tcp), 0);
-	ASSERT_EQ(setsockopt(self->raw, SOL_SOCKET, SO_RCVTIMEO, &tv,
-			     sizeof(tv)), 0);
-	self->mux = mux_new(tcp);
+	self->mux = raw_peer_new(&self->raw, AFMUX_WINDOW_DEFAULT);
 	ASSERT_NE(self->mux, NULL);
-	close(tcp);
-	put_preface(buf, AFMUX_WINDOW_DEFAULT, 16);
-	ASSERT_EQ(write_all(self->raw, buf, sizeof(buf)), 0);
-	ASSERT_EQ(read_full(self->raw, buf, sizeof(buf)), sizeof(buf));
 }
 
 FIXTURE_TEARDOWN(peer)

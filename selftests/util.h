@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+
+#include "afmux.h"
 
 static inline int write_all(int fd, const void *buf, size_t len)
 {
@@ -152,6 +155,37 @@ static inline size_t put_frame(uint8_t *p, uint8_t type, uint32_t stream,
 	if (payload && len)
 		memcpy(p + HEADER_LEN, payload, len);
 	return HEADER_LEN + len;
+}
+
+/*
+ * A raw peer (the test, writing frames by hand) at one end of a fresh TCP
+ * connection, a mux attached to the other: prefaces exchanged (ours
+ * announcing @window), reads on *@raw time out after 10 s.  Returns the
+ * mux, or NULL (and *@raw is -1).
+ */
+static inline struct mux *raw_peer_new(int *raw, uint32_t window)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	uint8_t pf[PREFACE_LEN];
+	struct mux *m = NULL;
+	int tcp;
+
+	if (tcp_pair(raw, &tcp))
+		return NULL;
+	if (!setsockopt(*raw, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		m = mux_new(tcp);
+	close(tcp);
+	put_preface(pf, window, 16);
+	if (m && (write_all(*raw, pf, sizeof(pf)) ||
+		  read_full(*raw, pf, sizeof(pf)) != sizeof(pf))) {
+		mux_close(m);
+		m = NULL;
+	}
+	if (!m) {
+		close(*raw);
+		*raw = -1;
+	}
+	return m;
 }
 
 /* The next frame from the mux: its header in @h, payload in @payload. */

@@ -107,7 +107,10 @@ struct afmux_open {
  * stays queued, @key_len says how much is needed, and the error is
  * EMSGSIZE.  Other errors: ENOTCONN (not attached), EINVAL, EFAULT, EINTR,
  * the connection's error (ECONNRESET, EPROTO) once nothing is queued, and
- * EPIPE once the connection has ended and nothing is queued.
+ * EPIPE once the connection has ended and nothing is queued; EMFILE,
+ * ENFILE and ENOMEM before any stream is taken (the fd and its file are
+ * made first, as accept(2) does), so that no failure loses a stream:
+ * after any error the stream is still queued.
  */
 struct afmux_accept {
 	__u64	key;
