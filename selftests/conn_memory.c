@@ -57,17 +57,6 @@ FIXTURE_TEARDOWN(cmem)
 	EXPECT_EQ(afmux_wait_refcnt_zero(), 0);
 }
 
-static struct afmux_stats cmem_stats(struct mux *m)
-{
-	struct afmux_stats st;
-	socklen_t len = sizeof(st);
-
-	memset(&st, 0xa5, sizeof(st));
-	if (getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, &st, &len))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
 /*
  * Send @len bytes of frames and a PING; read the mux's frames until the
  * PING's answer, counting RESETs (of any stream) with code @code.
@@ -122,7 +111,7 @@ TEST_F(cmem, opens_past_the_budget_refused)
 	ASSERT_EQ(cmem_sync(self->raw, frames, n, E_REFUSED_STREAM, &resets),
 		  0);
 	EXPECT_EQ(resets, 1);
-	st = cmem_stats(self->mux);
+	st = mux_stats_of(self->mux);
 	EXPECT_EQ(st.streams_accepted, 3);
 	EXPECT_EQ(st.streams_refused, 1);
 	EXPECT_EQ(st.rx_credit, 3 * W);
@@ -137,7 +126,7 @@ TEST_F(cmem, opens_past_the_budget_refused)
 	ASSERT_EQ(cmem_sync(self->raw, frames, n, E_REFUSED_STREAM, &resets),
 		  0);
 	EXPECT_EQ(resets, 0);
-	st = cmem_stats(self->mux);
+	st = mux_stats_of(self->mux);
 	EXPECT_EQ(st.streams_accepted, 4);
 	EXPECT_EQ(st.streams_refused, 1);
 	EXPECT_EQ(st.rx_credit, 3 * W);
@@ -150,7 +139,7 @@ TEST_F(cmem, opens_past_the_budget_refused)
 	ASSERT_EQ(sysctl_put("conn_mem_max", 4 * W), 0);
 	fd = mux_send(self->mux, "ours");
 	EXPECT_GE(fd, 0) TH_LOG("open with room again: %s", strerror(errno));
-	EXPECT_EQ(cmem_stats(self->mux).rx_credit, 4 * W);
+	EXPECT_EQ(mux_stats_of(self->mux).rx_credit, 4 * W);
 	close(fd);
 }
 
@@ -171,7 +160,7 @@ TEST_F(cmem, over_stream_charges_nothing)
 		  0);
 	fd = mux_receive(self->mux, (char *)key, sizeof(key));
 	ASSERT_GE(fd, 0);
-	EXPECT_EQ(cmem_stats(self->mux).rx_credit, W);
+	EXPECT_EQ(mux_stats_of(self->mux).rx_credit, W);
 	EXPECT_EQ(read(fd, key, sizeof(key)), 0);
 	ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
 	do {
@@ -180,11 +169,11 @@ TEST_F(cmem, over_stream_charges_nothing)
 	} while (h[0] != FT_END);
 	ASSERT_EQ(cmem_sync(self->raw, frames, 0, E_REFUSED_STREAM, &resets),
 		  0);
-	EXPECT_EQ(cmem_stats(self->mux).rx_credit, 0);
+	EXPECT_EQ(mux_stats_of(self->mux).rx_credit, 0);
 	ASSERT_EQ(setsockopt(fd, SOL_AFMUX, AFMUX_WINDOW, &big, sizeof(big)),
 		  0);
 	EXPECT_EQ(read(fd, key, sizeof(key)), 0);
-	EXPECT_EQ(cmem_stats(self->mux).rx_credit, 0);
+	EXPECT_EQ(mux_stats_of(self->mux).rx_credit, 0);
 	close(fd);
 }
 
@@ -272,7 +261,7 @@ TEST_F_TIMEOUT(cmem, grants_cut_to_the_budget, 120)
 	}
 	EXPECT_EQ(got, TOTAL);
 	EXPECT_LE(most, W) TH_LOG("stream 2 got credit past the budget");
-	st = cmem_stats(self->mux);
+	st = mux_stats_of(self->mux);
 	EXPECT_GT(st.grants_capped, 0);
 	EXPECT_LE(st.rx_credit, 2 * W);
 	close(f1);
@@ -281,17 +270,6 @@ TEST_F_TIMEOUT(cmem, grants_cut_to_the_budget, 120)
 
 #define CG	"/sys/fs/cgroup"
 #define CGT	CG "/afmux_cmem"
-
-static int cg_put(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "we");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fputs(val, f) < 0 ? -1 : 0;
-	return fclose(f) || ret ? -1 : 0;
-}
 
 /* A line "@key value" of @path (memory.stat), or a one-number file. */
 static long long cg_get(const char *path, const char *key)
@@ -336,10 +314,10 @@ TEST(memcg_charged_and_limited)
 	if (access(CG "/cgroup.controllers", F_OK))
 		ASSERT_EQ(mount("none", CG, "cgroup2", 0, NULL), 0)
 			TH_LOG("mount cgroup2: %s", strerror(errno));
-	ASSERT_EQ(cg_put(CG "/cgroup.subtree_control", "+memory"), 0);
+	ASSERT_EQ(write_file(CG "/cgroup.subtree_control", "+memory"), 0);
 	rmdir(CGT);
 	ASSERT_EQ(mkdir(CGT, 0755), 0);
-	ASSERT_EQ(cg_put(CGT "/cgroup.procs", "0"), 0);
+	ASSERT_EQ(write_file(CGT "/cgroup.procs", "0"), 0);
 
 	ASSERT_EQ(tcp_pair(&raw, &tcp), 0);
 	m = mux_new(tcp);
@@ -363,7 +341,7 @@ TEST(memcg_charged_and_limited)
 	cur = cg_get(CGT "/memory.current", NULL);
 	ASSERT_GT(cur, 0);
 	snprintf(val, sizeof(val), "%lld", cur + 2 * W + W / 2);
-	ASSERT_EQ(cg_put(CGT "/memory.max", val), 0);
+	ASSERT_EQ(write_file(CGT "/memory.max", val), 0);
 	for (i = 0; i < 12; i++) {
 		fds[n] = mux_send(m, "l");
 		if (fds[n] < 0)
@@ -376,7 +354,7 @@ TEST(memcg_charged_and_limited)
 	ASSERT_EQ(cmem_sync(raw, frames, cmem_open(frames, 1),
 			    E_REFUSED_STREAM, &resets), 0);
 	EXPECT_EQ(resets, 1) TH_LOG("the peer's OPEN was taken");
-	ASSERT_EQ(cg_put(CGT "/memory.max", "max"), 0);
+	ASSERT_EQ(write_file(CGT "/memory.max", "max"), 0);
 
 	while (n--)
 		close(fds[n]);
@@ -384,7 +362,7 @@ TEST(memcg_charged_and_limited)
 	close(raw);
 	EXPECT_EQ(afmux_wait_refcnt_zero(), 0);
 	EXPECT_LE(cg_get(CGT "/memory.stat", "sock"), sock0);
-	EXPECT_EQ(cg_put(CG "/cgroup.procs", "0"), 0);
+	EXPECT_EQ(write_file(CG "/cgroup.procs", "0"), 0);
 	EXPECT_EQ(rmdir(CGT), 0);
 }
 

@@ -37,17 +37,6 @@
 
 #define FAILSLAB "/sys/kernel/debug/failslab"
 
-static int put(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "we");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fputs(s, f) < 0 ? -1 : 0;
-	return fclose(f) || ret ? -1 : 0;
-}
-
 static long get_long(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -77,21 +66,21 @@ static int cache_failslab(const char *cache)
 static int failslab_on(const char *cache, bool all_tasks)
 {
 	if (cache_failslab(cache) ||
-	    put(FAILSLAB "/cache-filter", "Y") ||
-	    put(FAILSLAB "/ignore-gfp-wait", "N") ||
-	    put(FAILSLAB "/task-filter", all_tasks ? "N" : "Y") ||
-	    put(FAILSLAB "/interval", "1") ||
-	    put(FAILSLAB "/verbose", "0") ||
-	    put(FAILSLAB "/times", "-1") ||
-	    put("/proc/self/make-it-fail", "1"))
+	    write_file(FAILSLAB "/cache-filter", "Y") ||
+	    write_file(FAILSLAB "/ignore-gfp-wait", "N") ||
+	    write_file(FAILSLAB "/task-filter", all_tasks ? "N" : "Y") ||
+	    write_file(FAILSLAB "/interval", "1") ||
+	    write_file(FAILSLAB "/verbose", "0") ||
+	    write_file(FAILSLAB "/times", "-1") ||
+	    write_file("/proc/self/make-it-fail", "1"))
 		return -1;
-	return put(FAILSLAB "/probability", "100");
+	return write_file(FAILSLAB "/probability", "100");
 }
 
 static void failslab_off(void)
 {
-	put("/proc/self/make-it-fail", "0");
-	put(FAILSLAB "/probability", "0");
+	write_file("/proc/self/make-it-fail", "0");
+	write_file(FAILSLAB "/probability", "0");
 }
 
 static uint64_t tx_worker_runs(struct mux *m)
@@ -198,7 +187,7 @@ static uint8_t dp_byte(unsigned int k, size_t i)
 /* Fail this thread's allocations (failslab, fail_page_alloc) or stop. */
 static void dp_inject(bool on)
 {
-	put("/proc/thread-self/make-it-fail", on ? "1" : "0");
+	write_file("/proc/thread-self/make-it-fail", on ? "1" : "0");
 }
 
 static int dp_faults_on(unsigned int percent)
@@ -221,24 +210,24 @@ static int dp_faults_on(unsigned int percent)
 		for (j = 0; j < sizeof(kv) / sizeof(kv[0]); j++) {
 			snprintf(path, sizeof(path), "%s/%s", dirs[i],
 				 kv[j][0]);
-			if (put(path, kv[j][1]))
+			if (write_file(path, kv[j][1]))
 				return -1;
 		}
 		snprintf(path, sizeof(path), "%s/probability", dirs[i]);
-		if (put(path, p))
+		if (write_file(path, p))
 			return -1;
 	}
-	return put(FAILSLAB "/cache-filter", "N") ||
-	       put(FAILSLAB "/ignore-gfp-wait", "N") ||
-	       put("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N") ||
-	       put("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem",
+	return write_file(FAILSLAB "/cache-filter", "N") ||
+	       write_file(FAILSLAB "/ignore-gfp-wait", "N") ||
+	       write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N") ||
+	       write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem",
 		   "N") ? -1 : 0;
 }
 
 static void dp_faults_off(void)
 {
-	put(FAILSLAB "/probability", "0");
-	put("/sys/kernel/debug/fail_page_alloc/probability", "0");
+	write_file(FAILSLAB "/probability", "0");
+	write_file("/sys/kernel/debug/fail_page_alloc/probability", "0");
 }
 
 /* An errno that came back: counted; one no failure may cause, noted. */

@@ -69,17 +69,6 @@ static size_t reset_frame(uint8_t *p, uint32_t stream, uint32_t code)
 	return put_frame(p, FT_RESET, stream, be, 4);
 }
 
-static struct afmux_stats peer_stats(struct mux *m)
-{
-	struct afmux_stats st;
-	socklen_t len = sizeof(st);
-
-	memset(&st, 0xa5, sizeof(st));
-	if (getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, &st, &len))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
 /*
  * OPEN, DATA, END, then RESET before anyone accepted the stream: the
  * reset stream is gone, not offered as a complete one; closing the mux
@@ -220,7 +209,7 @@ TEST_F(peer, every_ping_answered)
 		EXPECT_EQ(payload[0], 'p');
 		EXPECT_EQ(get_be32(payload + 4), i);
 	}
-	EXPECT_EQ(peer_stats(self->mux).pings_rx, (uint64_t)N);
+	EXPECT_EQ(mux_stats_of(self->mux).pings_rx, (uint64_t)N);
 }
 
 /*
@@ -258,7 +247,7 @@ TEST_F(peer, open_burst_refused_each)
 	}
 	EXPECT_EQ(next, N + 1U) TH_LOG("%u refusals", next - 2);
 	EXPECT_EQ(memcmp(payload, ping, 8), 0);
-	st = peer_stats(self->mux);
+	st = mux_stats_of(self->mux);
 	EXPECT_EQ(st.streams_refused, N - 1U);
 	EXPECT_EQ(st.streams_accepted, 1U);
 	EXPECT_EQ(st.protocol_errors, 0U);
@@ -327,7 +316,7 @@ TEST_F_TIMEOUT(peer, ping_flood_unread_is_bounded, 300)
 		ASSERT_EQ(h[0], FT_PING);
 		EXPECT_EQ(get_be32(payload + 4), sent);
 	}
-	EXPECT_EQ(peer_stats(self->mux).protocol_errors, 0U);
+	EXPECT_EQ(mux_stats_of(self->mux).protocol_errors, 0U);
 }
 
 /*
@@ -369,7 +358,7 @@ TEST_F(peer, data_after_close_mid_frame)
 		}
 	}
 	EXPECT_TRUE(reset) TH_LOG("no RESET CANCEL for the closed stream");
-	EXPECT_EQ(peer_stats(self->mux).data_discarded,
+	EXPECT_EQ(mux_stats_of(self->mux).data_discarded,
 		  (uint64_t)(LEN - FIRST));
 }
 

@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <linux/afmux.h>
+
 #include "afmux.h"
 
 static inline int write_all(int fd, const void *buf, size_t len)
@@ -261,6 +263,30 @@ static inline int sysctl_put(const char *name, long v)
 		return -1;
 	}
 	return close(fd);
+}
+
+/* Write @s to the file @path (sysfs, debugfs, cgroupfs): 0 or -1. */
+static inline int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(s, f) < 0 ? -1 : 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/* The counters of mux @m; all bits set if AFMUX_STATS failed. */
+static inline struct afmux_stats mux_stats_of(struct mux *m)
+{
+	struct afmux_stats st;
+	socklen_t len = sizeof(st);
+
+	memset(&st, 0xa5, sizeof(st));
+	if (getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, &st, &len))
+		memset(&st, 0xff, sizeof(st));
+	return st;
 }
 
 static inline int afmux_module_refcnt(void)
