@@ -154,8 +154,8 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 		st->nr = conn->next_nr++;
 		if (test_bit(AFMUX_C_PEER_READY, &conn->flags))
 			st->tx_limit = conn->peer_window;
-		set_bit(AFMUX_ST_IN_TABLE, &st->flags);
-		set_bit(AFMUX_ST_OPEN_WANTED, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_IN_TABLE);
+		afmux_stream_set(st, AFMUX_ST_OPEN_WANTED);
 		sock_hold(&st->sk);	/* the table's */
 		conn->nr_streams++;
 		conn->stats.streams_opened++;
@@ -227,7 +227,7 @@ static struct afmux_stream *dequeue(struct afmux_conn *conn,
 		st = NULL;
 	} else {
 		list_del_init(&st->accept_node);
-		clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		afmux_stream_clear(st, AFMUX_ST_ACCEPTABLE);
 		conn->accept_len--;
 		a->key_len = st->key_len;
 		a->stream_id = st->nr;
@@ -244,7 +244,7 @@ static void requeue(struct afmux_conn *conn, struct afmux_stream *st)
 	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) ||
 	    test_bit(AFMUX_ST_PEER_END, &st->flags)) {
 		list_add(&st->accept_node, &conn->accept_q);
-		set_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_ACCEPTABLE);
 		conn->accept_len++;
 		st = NULL;
 	}
@@ -492,14 +492,14 @@ static int mux_release(struct socket *sock)
 	/* Streams nobody accepted: refused after all. */
 	list_for_each_entry_safe(st, tmp, &conn->accept_q, accept_node) {
 		list_del_init(&st->accept_node);
-		clear_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		afmux_stream_clear(st, AFMUX_ST_ACCEPTABLE);
 		conn->accept_len--;
-		set_bit(AFMUX_ST_CLOSED, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_CLOSED);
 		/* Out of the table (over): nothing left to tell the peer. */
 		if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
 		    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
 			st->reset_code = AFMUX_REFUSED_STREAM;
-			set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+			afmux_stream_set(st, AFMUX_ST_RESET_WANTED);
 			__afmux_tx_want(conn, st);
 		}
 		__afmux_stream_finish(st);

@@ -108,7 +108,7 @@ static int rx_data_hdr(struct afmux_conn *conn, const struct afmux_hdr *h,
 		if (!test_bit(AFMUX_ST_RESET_WANTED, &st->flags) &&
 		    !test_bit(AFMUX_ST_RESET_SENT, &st->flags)) {
 			st->reset_code = AFMUX_CANCEL;
-			set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+			afmux_stream_set(st, AFMUX_ST_RESET_WANTED);
 			__afmux_tx_want(conn, st);
 			*kick = true;
 		}
@@ -135,7 +135,7 @@ static void rx_data_closed(struct afmux_conn *conn, struct afmux_stream *st,
 	    !test_bit(AFMUX_ST_RESET_SENT, &st->flags) &&
 	    !test_bit(AFMUX_ST_PEER_RESET, &st->flags)) {
 		st->reset_code = AFMUX_CANCEL;
-		set_bit(AFMUX_ST_RESET_WANTED, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_RESET_WANTED);
 		__afmux_tx_want(conn, st);
 		*kick = true;
 	}
@@ -239,8 +239,8 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 	}
 	if (!refuse) {
 		st->tx_limit = conn->peer_window;
-		set_bit(AFMUX_ST_IN_TABLE, &st->flags);
-		set_bit(AFMUX_ST_ACCEPTABLE, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_IN_TABLE);
+		afmux_stream_set(st, AFMUX_ST_ACCEPTABLE);
 		sock_hold(&st->sk);	/* the table's; the queue has the first */
 		list_add_tail(&st->accept_node, &conn->accept_q);
 		conn->accept_len++;
@@ -277,8 +277,9 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 
 	switch (h->type) {
 	case AFMUX_T_END:
-		if (test_and_set_bit(AFMUX_ST_PEER_END, &st->flags))
+		if (test_bit(AFMUX_ST_PEER_END, &st->flags))
 			return -EPROTO;
+		afmux_stream_set(st, AFMUX_ST_PEER_END);
 		WRITE_ONCE(st->sk.sk_shutdown,
 			   st->sk.sk_shutdown | RCV_SHUTDOWN);
 		st->sk.sk_data_ready(&st->sk);
@@ -286,8 +287,8 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 	case AFMUX_T_RESET:
 		conn->stats.resets_rx++;
 		__afmux_stream_kill(st, ECONNRESET, true);
-		set_bit(AFMUX_ST_PURGE, &st->flags);
-		set_bit(AFMUX_ST_PEER_RESET, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_PURGE);
+		afmux_stream_set(st, AFMUX_ST_PEER_RESET);
 		break;
 	case AFMUX_T_WINDOW:
 		limit = get_unaligned_be32(payload);
@@ -316,7 +317,7 @@ static int rx_goaway(struct afmux_conn *conn, const u8 *payload)
 	/* Our streams above @last will never be accepted. */
 	xa_for_each_start(&conn->local, nr, st, (unsigned long)last + 1) {
 		__afmux_stream_kill(st, ECONNRESET, true);
-		set_bit(AFMUX_ST_PEER_RESET, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_PEER_RESET);
 		__afmux_stream_finish(st);
 	}
 	spin_unlock_bh(&conn->lock);

@@ -82,9 +82,9 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 	if (test_and_clear_bit(AFMUX_ST_RESET_WANTED, &st->flags)) {
 		/* The pump alone consumes the write queue. */
 		skb_queue_purge(&st->sk.sk_write_queue);
-		clear_bit(AFMUX_ST_END_WANTED, &st->flags);
-		clear_bit(AFMUX_ST_WINDOW_WANTED, &st->flags);
-		set_bit(AFMUX_ST_RESET_SENT, &st->flags);
+		afmux_stream_clear(st, AFMUX_ST_END_WANTED);
+		afmux_stream_clear(st, AFMUX_ST_WINDOW_WANTED);
+		afmux_stream_set(st, AFMUX_ST_RESET_SENT);
 		if (test_and_clear_bit(AFMUX_ST_OPEN_WANTED, &st->flags))
 			return false;	/* the peer never heard of it */
 		be = cpu_to_be32(st->reset_code);
@@ -138,7 +138,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 	if (test_and_clear_bit(AFMUX_ST_END_WANTED, &st->flags) &&
 	    !test_bit(AFMUX_ST_END_SENT, &st->flags)) {
 		txf_ctl(f, AFMUX_T_END, 0, wire_stream(st), NULL, 0);
-		set_bit(AFMUX_ST_END_SENT, &st->flags);
+		afmux_stream_set(st, AFMUX_ST_END_SENT);
 		return true;
 	}
 	return false;
@@ -246,7 +246,7 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 			continue;
 		}
 		list_del_init(&st->tx_node);
-		clear_bit(AFMUX_ST_ON_TX, &st->flags);
+		afmux_stream_clear(st, AFMUX_ST_ON_TX);
 		__afmux_stream_finish(st);
 	}
 	return false;
