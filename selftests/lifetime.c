@@ -8,6 +8,7 @@
  * all end with every afmux socket freed (the module's reference count
  * back to 0) and, where the data had somewhere to go, every byte there.
  * A peer that vanishes without a word is noticed by keepalive in time.
+ * Many connections at once: selftests/load.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -210,89 +211,6 @@ TEST_F_TIMEOUT(lt, netns_dies_with_live_transfers, 120)
 	close(ready[0]);
 	kill(pid, SIGKILL);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	EXPECT_EQ(afmux_wait_refcnt_zero(), 0);
-}
-
-#define STALLED		1000
-#define STALL_WINDOW	65536
-
-/*
- * 1,000 connections, each with one stream whose reader never reads and
- * whose writer has written up to twice its window: every connection's credit
- * stays within its window, each stream's receive memory within the
- * documented 5 windows, and the total is reported.
- */
-TEST_F_TIMEOUT(lt, thousand_stalled_connections, 300)
-{
-	static uint8_t buf[2 * STALL_WINDOW];
-	struct rlimit rl = { 16384, 16384 };
-	struct mux **a, **b;
-	int *s, *t, i, w, stalled = 0;
-	uint64_t total = 0, most = 0, credit = 0;
-
-	ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	ASSERT_EQ(sysctl_put("window", STALL_WINDOW), 0);
-	a = calloc(STALLED, sizeof(*a));
-	b = calloc(STALLED, sizeof(*b));
-	s = calloc(STALLED, sizeof(*s));
-	t = calloc(STALLED, sizeof(*t));
-	ASSERT_TRUE(a && b && s && t);
-	for (i = 0; i < STALLED; i++) {
-		char key[8];
-
-		ASSERT_EQ(lt_pair(&a[i], &b[i]), 0) TH_LOG("connection %d", i);
-		s[i] = mux_open(a[i], "s", 1, AFMUX_O_NONBLOCK, NULL);
-		ASSERT_GE(s[i], 0);
-		t[i] = mux_receive(b[i], key, sizeof(key));
-		ASSERT_GE(t[i], 0);
-		/* Up to twice the window, as far as the stream takes it. */
-		for (w = 0; w < (int)sizeof(buf);) {
-			ssize_t n = write(s[i], buf, sizeof(buf) - w);
-
-			if (n <= 0)
-				break;
-			w += n;
-		}
-		ASSERT_GE(w, STALL_WINDOW);
-	}
-	for (i = 0; i < STALLED; i++) {
-		uint32_t mi[SK_MEMINFO_VARS];
-		socklen_t len = sizeof(mi);
-		struct afmux_stats st;
-		uint64_t rmem;
-
-		/* Everything the window lets through has arrived? */
-		for (w = 0; w < 1000; w++) {
-			len = sizeof(st);
-			ASSERT_EQ(getsockopt(mux_fd(b[i]), SOL_AFMUX,
-					     AFMUX_STATS, &st, &len), 0);
-			if (st.bytes_rx >= STALL_WINDOW)
-				break;
-			usleep(10000);
-		}
-		stalled += st.bytes_rx == STALL_WINDOW;
-		credit += st.rx_credit;
-		EXPECT_LE(st.rx_credit, STALL_WINDOW);
-		len = sizeof(mi);
-		ASSERT_EQ(getsockopt(t[i], SOL_SOCKET, SO_MEMINFO, mi, &len), 0);
-		rmem = mi[SK_MEMINFO_RMEM_ALLOC];
-		EXPECT_LE(rmem, 5 * STALL_WINDOW);
-		total += rmem;
-		if (rmem > most)
-			most = rmem;
-	}
-	EXPECT_EQ(stalled, STALLED) TH_LOG("streams not filled to their window");
-	TH_LOG("%d stalled streams hold %llu KiB of receive memory (at most %llu KiB one, %llu KiB credit in all)",
-	       STALLED, (unsigned long long)total >> 10,
-	       (unsigned long long)most >> 10,
-	       (unsigned long long)credit >> 10);
-	for (i = 0; i < STALLED; i++) {
-		close(s[i]);
-		close(t[i]);
-		mux_close(a[i]);
-		mux_close(b[i]);
-	}
-	EXPECT_EQ(sysctl_put("window", 262144), 0);
 	EXPECT_EQ(afmux_wait_refcnt_zero(), 0);
 }
 

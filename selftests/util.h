@@ -302,19 +302,24 @@ static inline int afmux_module_refcnt(void)
 	return n;
 }
 
-/* Teardown is a work item: wait up to 20 s for the count to reach 0. */
-static inline int afmux_wait_refcnt_zero(void)
+/* Teardown is a work item: wait up to @secs s for the count to reach 0. */
+static inline int afmux_wait_refcnt_zero_for(int secs)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int i, n = -1;
 
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < secs * 100; i++) {
 		n = afmux_module_refcnt();
 		if (n == 0)
 			break;
 		nanosleep(&ts, NULL);
 	}
 	return n;
+}
+
+static inline int afmux_wait_refcnt_zero(void)
+{
+	return afmux_wait_refcnt_zero_for(20);
 }
 
 #endif /* AFMUX_SELFTEST_UTIL_H */
