@@ -8,6 +8,12 @@
 #   make bench      the benchmarks of docs/benchmarks.md on 6.1 and 6.12 in
 #                   VMs -> bench/results.md, bench/results.png
 #   make lint       checkpatch --strict and sparse on kmod/ and uapi/
+#   make install    the module for every kernel with headers here (into
+#                   /lib/modules/<release>/updates/, then depmod), libafmux,
+#                   its headers and afmux.pc, the tools and the man pages;
+#                   PREFIX (/usr/local), DESTDIR; make uninstall undoes it
+#   make dkms-install   the module's source into /usr/src/afmux-<version>/
+#                   and "dkms install" (rebuilt for every new kernel)
 #   make debug-module   build the debug kernel (cached) and the module for it
 #
 # Modules build out of tree in build/<kernel release>/ (a tree of symlinks
@@ -18,7 +24,15 @@ KDIRS := $(if $(KDIR),$(KDIR),$(filter-out %-common,$(wildcard /usr/src/linux-he
 KTOOLS = $(shell tools/kernel-tools)
 USERCFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror
 
-.PHONY: all modules debug-module userspace selftests lint check bench deps clean
+PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+VERSION := $(shell cat VERSION)
+MANPAGES := $(wildcard docs/man/*.[1-8])
+DKMS_SRC := $(DESTDIR)/usr/src/afmux-$(VERSION)
+
+.PHONY: all modules debug-module userspace selftests lint check bench deps clean \
+	install uninstall install-module install-userspace install-man \
+	dkms-source dkms-install dkms-uninstall
 
 all: modules userspace selftests
 
@@ -59,6 +73,43 @@ lint:
 check:
 	tools/check
 
+install: install-module install-userspace install-man
+
+install-module: modules
+	tools/install-module $(KDIRS)
+
+install-userspace: userspace
+	$(MAKE) -C userspace-lib install PREFIX=$(PREFIX)
+
+install-man:
+	@for m in $(MANPAGES); do \
+		s=$${m##*.}; \
+		install -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; \
+	done
+
+uninstall:
+	tools/install-module --uninstall $(KDIRS)
+	$(MAKE) -C userspace-lib uninstall PREFIX=$(PREFIX)
+	@for m in $(MANPAGES); do \
+		s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+	done
+
+# The module's source as DKMS wants it; also what the afmux-dkms package
+# ships (debian/rules).
+dkms-source:
+	install -d $(DKMS_SRC)/kmod/test $(DKMS_SRC)/uapi/linux
+	install -m 644 Kbuild dkms.conf VERSION $(DKMS_SRC)/
+	install -m 644 kmod/Kbuild kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 644 kmod/test/*.c $(DKMS_SRC)/kmod/test/
+	install -m 644 uapi/linux/afmux.h $(DKMS_SRC)/uapi/linux/
+
+dkms-install: dkms-source
+	dkms install afmux/$(VERSION)
+
+dkms-uninstall:
+	dkms remove afmux/$(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
 bench: modules userspace
 	$(MAKE) -C bench CFLAGS="$(USERCFLAGS)" run
 
@@ -68,4 +119,5 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C bench clean
 	$(MAKE) -C tools/fuzz clean
+	$(MAKE) -C tools/syzkaller clean
 	$(MAKE) -s -C $(firstword $(KDIRS)) M=$(CURDIR) clean 2>/dev/null || true
