@@ -2,9 +2,10 @@
 /*
  * netns.c - what afmux keeps per network namespace: the net.afmux.*
  * sysctls (defaults and limits; docs/security.md lists them with their
- * ranges).  A mux socket takes the values of the namespace it is created
- * in when it needs them; changing a sysctl affects connections from then
- * on.  Each namespace's root may change its own, as for net.ipv4.*.
+ * ranges).  A mux socket takes window, backlog and keepalive from the
+ * namespace it is created in when it is created, the others when it needs
+ * them; changing a sysctl affects connections from then on.  Each
+ * namespace's root may change its own, as for net.ipv4.*.
  * One setting is global and lives in the initial namespace: net.afmux.mem.
  */
 #include <linux/sysctl.h>

@@ -38,10 +38,11 @@
 
 /*
  * Receive window of a stream: how many bytes the peer may send on it
- * before the reader consumes any.  It starts at AFMUX_WINDOW_DEFAULT and
- * grows while the reader keeps up with a window that limits the stream
- * (up to net.ipv4.tcp_rmem[2]).  Setting it with the AFMUX_WINDOW socket
- * option, within [AFMUX_WINDOW_MIN, AFMUX_WINDOW_MAX], fixes it.
+ * before the reader consumes any.  It starts at net.afmux.window
+ * (AFMUX_WINDOW_DEFAULT unless changed) and grows while the reader keeps
+ * up with a window that limits the stream (up to net.afmux.window_max and
+ * net.ipv4.tcp_rmem[2]).  Setting it with the AFMUX_WINDOW socket option,
+ * within [AFMUX_WINDOW_MIN, AFMUX_WINDOW_MAX], fixes it.
  */
 #define AFMUX_WINDOW_DEFAULT	(256 * 1024)
 #define AFMUX_WINDOW_MIN	4096
@@ -110,7 +111,9 @@ struct afmux_open {
  * EPIPE once the connection has ended and nothing is queued; EMFILE,
  * ENFILE and ENOMEM before any stream is taken (the fd and its file are
  * made first, as accept(2) does), so that no failure loses a stream:
- * after any error the stream is still queued.
+ * after any error the stream is still queued - unless the connection
+ * ended meanwhile and the stream's END had not arrived (such streams are
+ * dropped when the connection ends, as if never queued).
  */
 struct afmux_accept {
 	__u64	key;
@@ -200,20 +203,20 @@ struct afmux_stats {
 	__u64	streams_opened;		/* by this end */
 	__u64	streams_accepted;	/* opened by the peer and queued */
 	__u64	streams_refused;	/* peer's OPEN refused: backlog, limits */
-	__u64	protocol_errors;	/* malformed input from the peer */
+	__u64	protocol_errors;	/* malformed input; INTERNAL_ERROR ends */
 	__u64	resets_rx;
 	__u64	resets_tx;
 	__u64	pings_rx;
 	__u64	data_discarded;		/* bytes for streams already closed */
 	__u32	streams_active;
 	__u32	last_error;		/* docs/protocol.md error code */
-	__u64	bytes_tx_by_ref;	/* of bytes_tx: sendfile/splice pages */
+	__u64	bytes_tx_by_ref;	/* sendfile/splice bytes queued as pages */
 	__u64	bytes_rx_spliced;	/* of bytes_rx: taken by splice_read */
 	__u64	tx_worker_runs;		/* pump runs in tx_work: wake-ups */
 	__u64	rx_worker_runs;		/* TCP reads in rx_work: wake-ups */
 	__u64	keepalive_pings;	/* PINGs sent by AFMUX_KEEPALIVE */
 	__u64	orphans_reset;		/* closed streams reset: timeout, cap */
-	__u64	grants_capped;		/* window grants cut by conn_mem_max */
+	__u64	grants_capped;		/* grants cut: conn_mem_max, mem, memcg */
 	__u64	rx_credit;		/* receive credit charged now (bytes) */
 };
 
