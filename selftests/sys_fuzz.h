@@ -149,8 +149,13 @@ static void sf_add(int fd, enum sf_kind kind)
 	close(fd);
 }
 
-/* A random fd of @kind (K_NONE: any kind), or -1.  It may go stale. */
-static int sf_pick(uint64_t *s, enum sf_kind kind, enum sf_kind *got)
+/*
+ * A random fd of @kind (K_NONE: any kind), or -1; its kind in *@got if
+ * not NULL.  With @take it leaves the table (the caller closes it); else
+ * it may go stale.
+ */
+static int sf_find(uint64_t *s, enum sf_kind kind, enum sf_kind *got,
+		   bool take)
 {
 	unsigned int i, start = sf_below(s, SF_SLOTS);
 	int fd = -1;
@@ -163,6 +168,8 @@ static int sf_pick(uint64_t *s, enum sf_kind kind, enum sf_kind *got)
 			fd = sl->fd;
 			if (got)
 				*got = sl->kind;
+			if (take)
+				sl->kind = K_NONE;
 			break;
 		}
 	}
@@ -170,24 +177,14 @@ static int sf_pick(uint64_t *s, enum sf_kind kind, enum sf_kind *got)
 	return fd;
 }
 
-/* Take a random fd of @kind out of the table (the caller closes it). */
+static int sf_pick(uint64_t *s, enum sf_kind kind, enum sf_kind *got)
+{
+	return sf_find(s, kind, got, false);
+}
+
 static int sf_take(uint64_t *s, enum sf_kind kind)
 {
-	unsigned int i, start = sf_below(s, SF_SLOTS);
-	int fd = -1;
-
-	pthread_mutex_lock(&sf.lock);
-	for (i = 0; i < SF_SLOTS; i++) {
-		struct sf_slot *sl = &sf.slot[(start + i) % SF_SLOTS];
-
-		if (sl->kind != K_NONE && (kind == K_NONE || sl->kind == kind)) {
-			fd = sl->fd;
-			sl->kind = K_NONE;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&sf.lock);
-	return fd;
+	return sf_find(s, kind, NULL, true);
 }
 
 #endif /* AFMUX_SYS_FUZZ_H */
