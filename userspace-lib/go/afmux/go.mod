@@ -1,0 +1,3 @@
+module afmux.org/afmux
+
+go 1.19
