@@ -56,7 +56,11 @@ selftests: userspace
 lint:
 	@kt=$(KTOOLS); $$kt/scripts/checkpatch.pl --strict --no-tree --quiet \
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-		-f $(filter-out kmod/compat.h kmod/takeover.c,$(wildcard kmod/*.c kmod/*.h kmod/test/*.c uapi/linux/*.h))
+		-f $(filter-out kmod/compat.h kmod/takeover.c kmod/trace.h,$(wildcard kmod/*.c kmod/*.h kmod/test/*.c uapi/linux/*.h))
+	@# trace.h is written in the TRACE_EVENT() layout of include/trace/events/.
+	@kt=$(KTOOLS); $$kt/scripts/checkpatch.pl --strict --no-tree --quiet \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT \
+		-f kmod/trace.h
 	@# takeover.c builds copies of TCP's proto_ops at run time, as kTLS does.
 	@kt=$(KTOOLS); $$kt/scripts/checkpatch.pl --strict --no-tree --quiet \
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,CONST_STRUCT \

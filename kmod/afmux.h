@@ -38,6 +38,7 @@
 #include <linux/afmux.h>
 
 #include "compat.h"
+#include "counters.h"
 #include "frame.h"
 #include "parser.h"
 #include "state.h"
@@ -61,7 +62,8 @@ enum {
 
 /*
  * struct afmux_net - per network namespace (netns.c): the net.afmux.*
- * sysctls, each an int read with READ_ONCE(), and their registration.
+ * sysctls, each an int read with READ_ONCE(), and their registration;
+ * the mux sockets of the namespace and its counters, for /proc (proc.c).
  */
 struct afmux_net {
 	int window;		/* initial receive window of a stream */
@@ -75,6 +77,14 @@ struct afmux_net {
 	int linger_ms;		/* a clean end waits this long for a FIN */
 	int conn_mem_max;	/* receive credit outstanding per connection */
 	struct ctl_table_header *sysctl;
+	struct afmux_mib __percpu *mib;
+	/*
+	 * Every mux socket of the namespace, oldest first (by conn->id),
+	 * from creation to destruction.  Lock order: conns_lock, then a
+	 * conn->lock; never the other way (the destructor takes it alone).
+	 */
+	spinlock_t conns_lock;
+	struct list_head conns;
 };
 
 /* Writes up to this size may go to TCP without a write-queue skb. */
@@ -121,6 +131,11 @@ struct afmux_reply {
 
 struct afmux_conn {
 	struct sock sk;			/* the mux socket: must be first */
+	u64 id;				/* unique while the module is loaded */
+	unsigned long ino;		/* the socket's inode number */
+	struct list_head net_node;	/* on afmux_net.conns */
+	/* The namespace's counters: it outlives the socket (sk_net ref). */
+	struct afmux_mib __percpu *mib;
 
 	/* Set by attach under lock_sock(&sk), constant until teardown. */
 	struct file *tcp_file;		/* our reference to the TCP socket */
@@ -196,6 +211,7 @@ struct afmux_stream {
 	struct sock sk;			/* must be first */
 	struct afmux_conn *conn;	/* held */
 	u32 nr;				/* the opener's number */
+	unsigned long ino;		/* its fd's inode (0: never accepted) */
 	u16 key_len;
 	u8 *key;
 	/*
@@ -209,6 +225,8 @@ struct afmux_stream {
 	unsigned long flags;		/* AFMUX_ST_* */
 	u32 reset_code;
 	u32 tx_accepted;		/* bytes taken from the writer */
+	u64 tx_bytes;			/* the same, not wrapping */
+	u64 rx_bytes;			/* DATA payload received */
 	u32 tx_limit;			/* the peer's grant */
 	u32 rx_recvd;			/* DATA bytes received */
 	/* Changed under the socket lock and conn->lock: read under either. */
@@ -276,6 +294,13 @@ static inline struct afmux_stream *afmux_stream(struct sock *sk)
 	return container_of(sk, struct afmux_stream, sk);
 }
 
+/* Count an event in the namespace's /proc/net/afmux_stat; any context. */
+static inline void afmux_count(const struct afmux_conn *conn,
+			       enum afmux_mib_index i)
+{
+	afmux_mib_inc(conn->mib, i);
+}
+
 /*
  * Change a stream's state bit, WARNing once on a change docs/design.md's
  * state table does not allow (state.h).
@@ -329,6 +354,15 @@ void afmux_memory_release(struct afmux_conn *conn);
 struct afmux_net *afmux_net(const struct net *net);
 int afmux_netns_init(void);
 void afmux_netns_exit(void);
+
+/* proc.c: /proc/net/afmux, afmux_streams, afmux_stat */
+int afmux_proc_net_init(struct net *net);
+void afmux_proc_net_exit(struct net *net);
+void afmux_proc_conn_add(struct afmux_conn *conn);
+void afmux_proc_conn_del(struct afmux_conn *conn);
+struct sockaddr_in6;
+void afmux_sockaddr(const struct sock *tsk, bool local,
+		    struct sockaddr_in6 *sa);
 
 /* family.c: the AF_MUX socket family */
 int afmux_family_check(int family);

@@ -24,6 +24,7 @@
 #include "afmux.h"
 #include "frame.h"
 #include "takeover.h"
+#include "trace.h"
 
 /* Queue @w holding a conn reference; none is kept if already queued. */
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w)
@@ -154,6 +155,8 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	spin_lock_bh(&conn->lock);
 	set_bit(AFMUX_C_ATTACHED, &conn->flags);
 	spin_unlock_bh(&conn->lock);
+	afmux_count(conn, AFMUX_MIB_CONN_ATTACHED);
+	trace_afmux_conn_attach(conn);
 	release_sock(tsk);
 	tcp_sock_set_nodelay(tsk);
 	mutex_unlock(&conn->tx_mutex);
@@ -196,6 +199,9 @@ void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code)
 		return;
 	}
 	conn->err = err;
+	if (err)
+		afmux_count(conn, AFMUX_MIB_CONN_FAILED);
+	trace_afmux_conn_error(conn, err, code);
 	/*
 	 * The mux socket's error first: whoever a stream's error wakes
 	 * finds it there (the test that reads both raced this).
@@ -373,6 +379,10 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 		goto out;
 	}
 	set_bit(AFMUX_C_DETACHED, &conn->flags);
+	afmux_count(conn, AFMUX_MIB_CONN_DETACHED);
+	if (!conn->err)
+		afmux_count(conn, AFMUX_MIB_CONN_CLEAN);
+	trace_afmux_conn_detach(conn);
 	spin_unlock_bh(&conn->lock);
 	afmux_tx_drop(conn);
 	mutex_unlock(&conn->tx_mutex);
@@ -441,8 +451,10 @@ static void afmux_conn_keepalive(struct timer_list *t)
 		sk_reset_timer(&conn->sk, &conn->ka_timer, next);
 	if (kick)
 		afmux_conn_queue_work(conn, &conn->tx_work);
-	if (dead)
+	if (dead) {
+		afmux_count(conn, AFMUX_MIB_CONN_KEEPALIVE);
 		afmux_conn_fail(conn, ETIMEDOUT, AFMUX_NO_ERROR);
+	}
 	sock_put(&conn->sk);	/* the timer's */
 }
 

@@ -41,12 +41,19 @@ static const struct {
 	[AFMUX_T_GOAWAY]	= { AFMUX_GOAWAY_LEN, AFMUX_GOAWAY_LEN, 0 },
 };
 
+static int afmux_hdr_bad(struct afmux_hdr *h, enum afmux_bad why)
+{
+	h->bad = why;
+	return -EPROTO;
+}
+
 /**
  * afmux_hdr_decode - decode and check a frame header
  * @buf: AFMUX_HDR_LEN bytes
  * @h: filled in (also on error, for diagnostics)
  *
- * Return: 0, or -EPROTO if the header breaks a rule of §4 or §8.
+ * Return: 0, or -EPROTO if the header breaks a rule of §4 or §8 (which
+ * one: @h->bad).
  */
 int afmux_hdr_decode(const u8 *buf, struct afmux_hdr *h)
 {
@@ -56,24 +63,25 @@ int afmux_hdr_decode(const u8 *buf, struct afmux_hdr *h)
 	h->flags = buf[1];
 	h->len = get_unaligned_be32(buf + 4);
 	h->stream = get_unaligned_be32(buf + 8);
+	h->bad = 0;
 
 	if (get_unaligned_be16(buf + 2))
-		return -EPROTO;
+		return afmux_hdr_bad(h, AFMUX_BAD_RESERVED);
 	if (h->type >= __AFMUX_T_MAX)
-		return -EPROTO;
+		return afmux_hdr_bad(h, AFMUX_BAD_TYPE);
 	if (h->flags & ~afmux_type_rules[h->type].flags)
-		return -EPROTO;
+		return afmux_hdr_bad(h, AFMUX_BAD_FLAGS);
 	if (h->len < afmux_type_rules[h->type].min_len ||
 	    h->len > afmux_type_rules[h->type].max_len)
-		return -EPROTO;
+		return afmux_hdr_bad(h, AFMUX_BAD_LENGTH);
 
 	conn_frame = h->type == AFMUX_T_PING || h->type == AFMUX_T_GOAWAY;
 	if (conn_frame)
-		return h->stream ? -EPROTO : 0;
+		return h->stream ? afmux_hdr_bad(h, AFMUX_BAD_STREAM) : 0;
 	if (!(h->stream & ~AFMUX_STREAM_R))
-		return -EPROTO;
+		return afmux_hdr_bad(h, AFMUX_BAD_STREAM);
 	if (h->type == AFMUX_T_OPEN && (h->stream & AFMUX_STREAM_R))
-		return -EPROTO;
+		return afmux_hdr_bad(h, AFMUX_BAD_OPEN);
 	return 0;
 }
 

@@ -56,18 +56,39 @@ enum afmux_code {
 /* Longest control payload a receiver buffers (OPEN's key). */
 #define AFMUX_CTL_MAX		1024
 
+/*
+ * The rows of docs/protocol.md §8: which rule malformed input broke.
+ * /proc/net/afmux_stat counts each (Malformed:, in this order).
+ */
+enum afmux_bad {
+	AFMUX_BAD_PREFACE,	/* magic, flags, reserved, window, max streams */
+	AFMUX_BAD_VERSION,	/* preface version other than 1 */
+	AFMUX_BAD_TYPE,		/* unknown frame type */
+	AFMUX_BAD_FLAGS,	/* a flag the type does not define */
+	AFMUX_BAD_RESERVED,	/* nonzero reserved header field */
+	AFMUX_BAD_LENGTH,	/* outside the type's range */
+	AFMUX_BAD_STREAM,	/* stream field wrong for the type */
+	AFMUX_BAD_OPEN,		/* OPEN with R, or its number not above */
+	AFMUX_BAD_UNOPENED,	/* a frame for a never-opened stream */
+	AFMUX_BAD_AFTER_END,	/* DATA or END after END */
+	AFMUX_BAD_FLOW,		/* DATA beyond credit, bad WINDOW */
+	__AFMUX_BAD_MAX
+};
+
 /**
  * struct afmux_hdr - a decoded frame header, in host order
  * @type: enum afmux_type
  * @flags: AFMUX_FLAG_*
  * @len: payload length
  * @stream: R bit and number, as on the wire
+ * @bad: when afmux_hdr_decode() refused it, the rule it broke
  */
 struct afmux_hdr {
 	u8	type;
 	u8	flags;
 	u32	len;
 	u32	stream;
+	u8	bad;
 };
 
 /**

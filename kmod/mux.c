@@ -17,6 +17,7 @@
 
 #include "afmux.h"
 #include "frame.h"
+#include "trace.h"
 
 #define AFMUX_O_MASK	(O_CLOEXEC | O_NONBLOCK)
 
@@ -24,6 +25,7 @@ static void conn_destruct(struct sock *sk)
 {
 	struct afmux_conn *conn = afmux_conn(sk);
 
+	afmux_proc_conn_del(conn);
 	if (conn->tsk)
 		sock_put(conn->tsk);
 	afmux_memory_release(conn);
@@ -51,6 +53,7 @@ void afmux_mux_sock_init(struct sock *sk)
 	struct afmux_net *an = afmux_net(sock_net(sk));
 
 	afmux_conn_init(conn);
+	afmux_proc_conn_add(conn);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	sk->sk_destruct = conn_destruct;
 	sk->sk_max_ack_backlog = READ_ONCE(an->backlog);
@@ -133,6 +136,7 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 	st = afmux_stream_new(conn, 0, true, key, a.key_len, GFP_KERNEL);
 	kfree(key);
 	if (!st) {
+		afmux_count(conn, AFMUX_MIB_ALLOC_FAILURES);
 		err = -ENOMEM;
 		goto err_put_file;
 	}
@@ -160,6 +164,12 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 		conn->nr_streams++;
 		conn->stats.streams_opened++;
 		__afmux_tx_want(conn, st);
+		afmux_count(conn, AFMUX_MIB_STREAMS_OPENED);
+		trace_afmux_stream_open(st);
+	} else if (err == -ENOBUFS) {
+		afmux_count(conn, AFMUX_MIB_OPEN_FAILED);
+	} else if (err == -ENOMEM) {
+		afmux_count(conn, AFMUX_MIB_ALLOC_FAILURES);
 	}
 	spin_unlock_bh(&conn->lock);
 	if (err) {
@@ -316,6 +326,8 @@ static int mux_accept(struct socket *sock, void __user *uarg, size_t usize)
 		return err;
 	}
 	afmux_stream_graft(file, st);
+	afmux_count(conn, AFMUX_MIB_STREAMS_ACCEPTED);
+	trace_afmux_stream_accept(st);
 	fd_install(fd, file);
 	return fd;
 }

@@ -7,6 +7,7 @@
  * them; changing a sysctl affects connections from then on.  Each
  * namespace's root may change its own, as for net.ipv4.*.
  * One setting is global and lives in the initial namespace: net.afmux.mem.
+ * Each namespace also has its /proc/net files (proc.c).
  */
 #include <linux/sysctl.h>
 #include <net/net_namespace.h>
@@ -72,6 +73,7 @@ static int __net_init afmux_net_init(struct net *net)
 	struct afmux_net *an = afmux_net(net);
 	struct ctl_table *table;
 	unsigned int i;
+	int err;
 
 	an->window = AFMUX_WINDOW_DEFAULT;
 	an->window_max = AFMUX_WINDOW_MAX;
@@ -84,10 +86,13 @@ static int __net_init afmux_net_init(struct net *net)
 	an->linger_ms = 10 * 1000;
 	an->conn_mem_max = 256 << 20;
 
+	err = afmux_proc_net_init(net);
+	if (err)
+		return err;
 	table = kmemdup(afmux_sysctl_template, sizeof(afmux_sysctl_template),
 			GFP_KERNEL);
 	if (!table)
-		return -ENOMEM;
+		goto err_proc;
 	for (i = 0; i < ARRAY_SIZE(afmux_sysctl_template) - 1; i++)
 		table[i].data = (char *)an + (uintptr_t)table[i].data;
 	an->sysctl = afmux_register_net_sysctl(net, "net/afmux", table,
@@ -95,9 +100,13 @@ static int __net_init afmux_net_init(struct net *net)
 					       1);
 	if (!an->sysctl) {
 		kfree(table);
-		return -ENOMEM;
+		goto err_proc;
 	}
 	return 0;
+
+err_proc:
+	afmux_proc_net_exit(net);
+	return -ENOMEM;
 }
 
 static void __net_exit afmux_net_exit(struct net *net)
@@ -107,6 +116,7 @@ static void __net_exit afmux_net_exit(struct net *net)
 
 	unregister_net_sysctl_table(an->sysctl);
 	kfree(table);
+	afmux_proc_net_exit(net);
 }
 
 static struct pernet_operations afmux_net_ops = {

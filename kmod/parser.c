@@ -40,7 +40,10 @@ static int got_preface(struct afmux_parser *p)
 	int err;
 
 	err = afmux_preface_decode(p->buf, &pf);
-	if (!err)
+	if (err)
+		p->bad = err == -EPROTONOSUPPORT ? AFMUX_BAD_VERSION :
+						   AFMUX_BAD_PREFACE;
+	else
 		err = p->ops->preface(p, &pf);
 	p->state = AFMUX_PARSE_HDR;
 	return err;
@@ -51,8 +54,10 @@ static int got_header(struct afmux_parser *p)
 	int err;
 
 	err = afmux_hdr_decode(p->buf, &p->hdr);
-	if (err)
+	if (err) {
+		p->bad = p->hdr.bad;
 		return err;
+	}
 	if (p->hdr.type == AFMUX_T_DATA) {
 		err = p->ops->frame(p, &p->hdr, NULL);
 		p->data_left = p->hdr.len;

@@ -56,6 +56,8 @@ enum afmux_parser_state {
  * @ops: callbacks
  * @state: what the next bytes are
  * @err: the error that ended parsing, once in AFMUX_PARSE_DEAD
+ * @bad: if that was malformed input, the rule it broke (enum afmux_bad;
+ *	the decoders set it, and so do the callbacks)
  * @have: bytes of the current preface, header or control payload
  *	gathered in @buf
  * @data_left: DATA payload bytes still to come in the current frame
@@ -67,6 +69,7 @@ struct afmux_parser {
 	const struct afmux_parser_ops *ops;
 	enum afmux_parser_state state;
 	int err;
+	u8 bad;
 	unsigned int have;
 	u32 data_left;
 	bool paused;

@@ -24,6 +24,7 @@
 #include "compat.h"
 #include "frame.h"
 #include "window.h"
+#include "trace.h"
 
 /* Errors of the callbacks below, as connection error codes. */
 #define RX_EFLOW	EOVERFLOW	/* FLOW_CONTROL_ERROR */
@@ -31,6 +32,16 @@
 static struct afmux_conn *parser_conn(struct afmux_parser *p)
 {
 	return container_of(p, struct afmux_conn, parser);
+}
+
+/*
+ * Malformed input: note which rule of §8 it broke, for the counters, and
+ * return the parse's error.  Under the TCP socket lock, as the parser.
+ */
+static int rx_bad(struct afmux_conn *conn, enum afmux_bad why)
+{
+	conn->parser.bad = why;
+	return why == AFMUX_BAD_FLOW ? -RX_EFLOW : -EPROTO;
 }
 
 static int rx_preface(struct afmux_parser *p, const struct afmux_preface *pf)
@@ -64,13 +75,13 @@ static struct afmux_stream *lookup(struct afmux_conn *conn, u32 stream,
 	*err = 0;
 	if (stream & AFMUX_STREAM_R) {
 		if (nr >= conn->next_nr) {
-			*err = -EPROTO;
+			*err = rx_bad(conn, AFMUX_BAD_UNOPENED);
 			return NULL;
 		}
 		return xa_load(&conn->local, nr);
 	}
 	if (nr > conn->rx_last_nr) {
-		*err = -EPROTO;
+		*err = rx_bad(conn, AFMUX_BAD_UNOPENED);
 		return NULL;
 	}
 	return xa_load(&conn->remote, nr);
@@ -99,10 +110,11 @@ static int rx_data_hdr(struct afmux_conn *conn, const struct afmux_hdr *h,
 		return 0;
 	}
 	if (test_bit(AFMUX_ST_PEER_END, &st->flags))
-		return -EPROTO;
+		return rx_bad(conn, AFMUX_BAD_AFTER_END);
 	if (!afmux_window_fits(st->rx_limit, st->rx_recvd, h->len))
-		return -RX_EFLOW;
+		return rx_bad(conn, AFMUX_BAD_FLOW);
 	st->rx_recvd += h->len;
+	st->rx_bytes += h->len;
 	if (rx_closed(st)) {
 		conn->stats.data_discarded += h->len;
 		if (!test_bit(AFMUX_ST_RESET_WANTED, &st->flags) &&
@@ -190,6 +202,7 @@ static int rx_reply(struct afmux_conn *conn, u8 type, u32 stream,
 	if (conn->nr_replies < AFMUX_REPLIES_MAX)
 		return 0;
 	set_bit(AFMUX_C_RX_PAUSED, &conn->flags);
+	afmux_count(conn, AFMUX_MIB_RX_PAUSED);
 	return AFMUX_PARSE_PAUSE;
 }
 
@@ -203,7 +216,7 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 	spin_lock_bh(&conn->lock);
 	if (h->stream <= conn->rx_last_nr) {
 		spin_unlock_bh(&conn->lock);
-		return -EPROTO;
+		return rx_bad(conn, AFMUX_BAD_OPEN);
 	}
 	conn->rx_last_nr = h->stream;
 	refuse = test_bit(AFMUX_C_RELEASED, &conn->flags) ||
@@ -221,6 +234,8 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 				      GFP_ATOMIC);
 		set_active_memcg(old);
 		refuse = !st;
+		if (!st)
+			afmux_count(conn, AFMUX_MIB_ALLOC_FAILURES);
 	}
 
 	spin_lock_bh(&conn->lock);
@@ -246,12 +261,15 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 		conn->accept_len++;
 		conn->nr_streams++;
 		conn->stats.streams_accepted++;
+		afmux_count(conn, AFMUX_MIB_STREAMS_INCOMING);
+		trace_afmux_stream_incoming(st);
 		conn->sk.sk_data_ready(&conn->sk);
 		st = NULL;
 	} else {
 		__be32 code = cpu_to_be32(AFMUX_REFUSED_STREAM);
 
 		conn->stats.streams_refused++;
+		afmux_count(conn, AFMUX_MIB_STREAMS_REFUSED);
 		err = rx_reply(conn, AFMUX_T_RESET, h->stream | AFMUX_STREAM_R,
 			       (const u8 *)&code);
 		*kick = true;
@@ -278,7 +296,7 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 	switch (h->type) {
 	case AFMUX_T_END:
 		if (test_bit(AFMUX_ST_PEER_END, &st->flags))
-			return -EPROTO;
+			return rx_bad(conn, AFMUX_BAD_AFTER_END);
 		afmux_stream_set(st, AFMUX_ST_PEER_END);
 		WRITE_ONCE(st->sk.sk_shutdown,
 			   st->sk.sk_shutdown | RCV_SHUTDOWN);
@@ -294,7 +312,7 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 		limit = get_unaligned_be32(payload);
 		if (!afmux_window_update_ok(st->tx_limit, limit,
 					    st->tx_accepted))
-			return -RX_EFLOW;
+			return rx_bad(conn, AFMUX_BAD_FLOW);
 		WRITE_ONCE(st->tx_limit, limit);
 		st->sk.sk_write_space(&st->sk);
 		return 0;
@@ -327,6 +345,20 @@ static int rx_goaway(struct afmux_conn *conn, const u8 *payload)
 	return 0;
 }
 
+/* Count and trace an END or a RESET from the peer. */
+static void rx_count_end(struct afmux_conn *conn, const struct afmux_hdr *h,
+			 const u8 *payload)
+{
+	bool reset = h->type == AFMUX_T_RESET;
+	u32 code = reset ? get_unaligned_be32(payload) : 0;
+
+	if (reset)
+		afmux_count(conn, AFMUX_MIB_RESETS_RX + afmux_mib_code(code));
+	/* R set: the stream is the one its receiver, this end, opened. */
+	trace_afmux_stream_end(conn, h->stream & ~AFMUX_STREAM_R,
+			       h->stream & AFMUX_STREAM_R, true, reset, code);
+}
+
 static int rx_frame(struct afmux_parser *p, const struct afmux_hdr *h,
 		    const u8 *payload)
 {
@@ -337,6 +369,10 @@ static int rx_frame(struct afmux_parser *p, const struct afmux_hdr *h,
 	/* Nothing after the end counts (a GOAWAY may end it mid-read). */
 	if (test_bit(AFMUX_C_FAILED, &conn->flags))
 		return -ESHUTDOWN;
+	afmux_count(conn, AFMUX_MIB_FRAMES_RX + h->type);
+	trace_afmux_frame_rx(conn, h->type, h->flags, h->len, h->stream);
+	if (h->type == AFMUX_T_RESET || h->type == AFMUX_T_END)
+		rx_count_end(conn, h, payload);
 	spin_lock_bh(&conn->lock);
 	conn->stats.frames_rx++;
 	switch (h->type) {
@@ -428,6 +464,11 @@ static void rx_read(struct afmux_conn *conn)
 		spin_lock_bh(&conn->lock);
 		conn->stats.protocol_errors++;
 		spin_unlock_bh(&conn->lock);
+		if (desc.error == -EPROTO || desc.error == -EPROTONOSUPPORT ||
+		    desc.error == -RX_EFLOW)
+			afmux_count(conn, AFMUX_MIB_BAD +
+				    min_t(u8, conn->parser.bad,
+					  __AFMUX_BAD_MAX - 1));
 		/* Counted above; a line only with dynamic debug on. */
 		net_dbg_ratelimited("afmux: TCP port %u to %u: peer broke the protocol (%d, GOAWAY %u)\n",
 				    tsk->sk_num, ntohs(tsk->sk_dport),

@@ -66,8 +66,10 @@ static void stream_orphan_timeout(struct timer_list *t)
 
 	spin_lock_bh(&conn->lock);
 	kick = test_bit(AFMUX_ST_ORPHAN, &st->flags) && stream_reset_cancel(st);
-	if (kick)
+	if (kick) {
 		conn->stats.orphans_reset++;
+		afmux_count(conn, AFMUX_MIB_ORPHANS_RESET);
+	}
 	spin_unlock_bh(&conn->lock);
 	if (kick)
 		afmux_conn_queue_work(conn, &conn->tx_work);
@@ -256,8 +258,10 @@ static void stream_orphan(struct afmux_stream *st)
 	if (afmux_stream_tx_done(st) && afmux_stream_rx_done(st))
 		return;		/* over once the pump has sent what it has */
 	if (conn->nr_orphans >= READ_ONCE(an->orphans_max)) {
-		if (stream_reset_cancel(st))
+		if (stream_reset_cancel(st)) {
 			conn->stats.orphans_reset++;
+			afmux_count(conn, AFMUX_MIB_ORPHANS_RESET);
+		}
 		return;
 	}
 	afmux_stream_set(st, AFMUX_ST_ORPHAN);
@@ -446,6 +450,7 @@ void afmux_stream_graft(struct file *file, struct afmux_stream *st)
 {
 	struct socket *sock = file->private_data;
 
+	WRITE_ONCE(st->ino, file_inode(file)->i_ino);
 	sock_graft(&st->sk, sock);
 }
 

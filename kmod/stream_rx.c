@@ -138,6 +138,7 @@ static u32 stream_charge(struct afmux_stream *st, u32 next)
 	if (st->rx_charge >= want)
 		return next;
 	conn->stats.grants_capped++;
+	afmux_count(conn, AFMUX_MIB_GRANTS_CAPPED);
 	/* What fits, once it is worth a frame. */
 	next = st->rx_consumed + st->rx_charge;
 	if ((s32)(next - st->rx_limit) < (s32)(floor / 2))
@@ -276,13 +277,18 @@ static int stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 		spin_unlock_bh(&q->lock);
 	}
 	if (copy) {
+		/* Over the budget a clone would pin: a copy, not a ref. */
+		if (len >= AFMUX_RX_COPYBREAK)
+			afmux_count(st->conn, AFMUX_MIB_RX_COPIES);
 		nskb = stream_rx_copy(skb, off, len);
 		off = 0;
 	} else {
 		nskb = skb_clone(skb, GFP_ATOMIC);
 	}
-	if (!nskb)
+	if (!nskb) {
+		afmux_count(st->conn, AFMUX_MIB_ALLOC_FAILURES);
 		return -ENOMEM;
+	}
 	cb = afmux_rx_cb(nskb);
 	cb->off = off;
 	cb->len = len;

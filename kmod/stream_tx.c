@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "frame.h"
 #include "window.h"
+#include "trace.h"
 
 /*
  * Bytes sendmsg may take now: the peer's credit not yet used by queued
@@ -107,6 +108,7 @@ static bool stream_can_send(const struct afmux_stream *st)
 static long stream_send_space(struct sock *sk, long *timeo)
 {
 	struct afmux_stream *st = afmux_stream(sk);
+	bool stalled = false;
 	long err;
 	u32 space;
 
@@ -117,6 +119,12 @@ static long stream_send_space(struct sock *sk, long *timeo)
 		space = afmux_stream_tx_space(st);
 		if (space)
 			return space;
+		if (!stalled && !afmux_credit(READ_ONCE(st->tx_limit),
+					      READ_ONCE(st->tx_accepted))) {
+			stalled = true;	/* once per call, not per wake-up */
+			afmux_count(st->conn, AFMUX_MIB_WINDOW_STALLS);
+			trace_afmux_window_stall(st);
+		}
 		afmux_tx_kick(st->conn);
 		err = stream_wait_space(sk, timeo);
 		if (err)
@@ -146,6 +154,7 @@ static int stream_queue_skb(struct afmux_stream *st, struct sk_buff *skb,
 		return -EPIPE;
 	}
 	WRITE_ONCE(st->tx_accepted, st->tx_accepted + skb->len);
+	st->tx_bytes += skb->len;
 	if (by_ref)
 		conn->stats.bytes_tx_by_ref += skb->len;
 	skb_queue_tail(&sk->sk_write_queue, skb);
@@ -188,6 +197,7 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 			skb->truesize += size;
 			atomic_add(size, &st->tx_mem);
 			WRITE_ONCE(st->tx_accepted, st->tx_accepted + size);
+			st->tx_bytes += size;
 			if (by_ref)
 				conn->stats.bytes_tx_by_ref += size;
 			spin_unlock_bh(&conn->lock);
@@ -198,6 +208,7 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 
 	skb = alloc_skb(0, sk->sk_allocation);
 	if (!skb) {
+		afmux_count(conn, AFMUX_MIB_ALLOC_FAILURES);
 		put_page(page);
 		return -ENOMEM;
 	}
@@ -233,8 +244,10 @@ static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 
 	if (n <= AFMUX_TX_COPYBREAK) {
 		skb = alloc_skb(n, sk->sk_allocation);
-		if (!skb)
+		if (!skb) {
+			afmux_count(st->conn, AFMUX_MIB_ALLOC_FAILURES);
 			return -ENOMEM;
+		}
 		if (copy_from_iter(skb_put(skb, n), n, from) != n) {
 			kfree_skb(skb);
 			return -EFAULT;
@@ -250,6 +263,7 @@ static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 
 		/* Not sk_page_frag_refill(): it would shrink sk_sndbuf */
 		if (!skb_page_frag_refill(32U, pfrag, sk->sk_allocation)) {
+			afmux_count(st->conn, AFMUX_MIB_ALLOC_FAILURES);
 			err = -ENOMEM;
 			break;
 		}
@@ -345,6 +359,8 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		n = min3(len - sent, (size_t)ret, (size_t)AFMUX_DATA_SEND_MAX);
 		if (by_ref) {
 			ret = stream_queue_pages(st, &msg->msg_iter, n);
+			if (!ret)	/* slab memory: copied below */
+				afmux_count(st->conn, AFMUX_MIB_TX_COPIES);
 		} else if (n == len) {
 			direct = afmux_tx_direct(st, &msg->msg_iter, n);
 			ret = direct;

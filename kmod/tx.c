@@ -29,6 +29,7 @@
 #include "compat.h"
 #include "frame.h"
 #include "window.h"
+#include "trace.h"
 
 #define AFMUX_TX_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
@@ -110,6 +111,7 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 	if (test_and_clear_bit(AFMUX_ST_WINDOW_WANTED, &st->flags)) {
 		be = cpu_to_be32(st->rx_limit);
 		txf_ctl(f, AFMUX_T_WINDOW, 0, wire_stream(st), &be, sizeof(be));
+		trace_afmux_window_grant(st, st->rx_limit);
 		return true;
 	}
 	skb = skb_peek(&st->sk.sk_write_queue);
@@ -334,12 +336,36 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	return 0;
 }
 
+/* Count and trace a frame now in TCP, from its header in @f->buf. */
+static void tx_count_frame(struct afmux_conn *conn, const struct afmux_txf *f)
+{
+	u8 type = f->buf[0];
+	u32 stream = get_unaligned_be32(f->buf + 8);
+	u32 code = 0;
+
+	afmux_count(conn, AFMUX_MIB_FRAMES_TX + type);
+	trace_afmux_frame_tx(conn, type, f->buf[1],
+			     get_unaligned_be32(f->buf + 4), stream);
+	if (type != AFMUX_T_RESET && type != AFMUX_T_END)
+		return;
+	if (type == AFMUX_T_RESET) {
+		code = get_unaligned_be32(f->buf + AFMUX_HDR_LEN);
+		afmux_count(conn, AFMUX_MIB_RESETS_TX + afmux_mib_code(code));
+	}
+	/* R clear: the stream is the one its sender, this end, opened. */
+	trace_afmux_stream_end(conn, stream & ~AFMUX_STREAM_R,
+			       !(stream & AFMUX_STREAM_R), false,
+			       type == AFMUX_T_RESET, code);
+}
+
 /* The current frame is in TCP: account for it and let go of it. */
 static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
 {
 	struct afmux_stream *st = f->st;
 	struct sk_buff *skb = f->skb;
 
+	if (!f->preface)
+		tx_count_frame(conn, f);
 	spin_lock_bh(&conn->lock);
 	if (!f->preface)
 		conn->stats.frames_tx++;
@@ -615,6 +641,7 @@ size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,
 				       .stream = wire_stream(st) };
 
 		WRITE_ONCE(st->tx_accepted, st->tx_accepted + n);
+		st->tx_bytes += n;
 		conn->stats.bytes_tx += n;
 		afmux_hdr_encode(f->buf, &h);
 		memcpy(f->buf + AFMUX_HDR_LEN, data, n);
