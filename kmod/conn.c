@@ -199,9 +199,10 @@ void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code)
 		return;
 	}
 	conn->err = err;
-	if (err)
+	if (err) {
 		afmux_count(conn, AFMUX_MIB_CONN_FAILED);
-	trace_afmux_conn_error(conn, err, code);
+		trace_afmux_conn_error(conn, err, code);
+	}
 	/*
 	 * The mux socket's error first: whoever a stream's error wakes
 	 * finds it there (the test that reads both raced this).

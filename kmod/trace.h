@@ -3,7 +3,9 @@
  * trace.h - the afmux: tracepoints (docs/observe.md shows them with perf
  * and bpftrace).  A connection is named by its id, as in /proc/net/afmux;
  * a stream by its connection, the opener's number and whether this end
- * opened it (local), as in /proc/net/afmux_streams.
+ * opened it (local), as in /proc/net/afmux_streams.  Fields have plain C
+ * types, so bpftrace can read them without BTF (the debug kernel has
+ * none).
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM afmux
@@ -21,9 +23,9 @@ TRACE_EVENT(afmux_conn_attach,
 	TP_PROTO(const struct afmux_conn *conn),
 	TP_ARGS(conn),
 	TP_STRUCT__entry(
-		__field(u64, conn)
-		__array(u8, local, sizeof(struct sockaddr_in6))
-		__array(u8, peer, sizeof(struct sockaddr_in6))
+		__field(unsigned long long, conn)
+		__array(unsigned char, local, sizeof(struct sockaddr_in6))
+		__array(unsigned char, peer, sizeof(struct sockaddr_in6))
 	),
 	TP_fast_assign(
 		__entry->conn = conn->id;
@@ -40,9 +42,9 @@ TRACE_EVENT(afmux_conn_error,
 	TP_PROTO(const struct afmux_conn *conn, int err, u32 code),
 	TP_ARGS(conn, err, code),
 	TP_STRUCT__entry(
-		__field(u64, conn)
+		__field(unsigned long long, conn)
 		__field(int, err)
-		__field(u32, code)
+		__field(unsigned int, code)
 	),
 	TP_fast_assign(
 		__entry->conn = conn->id;
@@ -57,10 +59,10 @@ TRACE_EVENT(afmux_conn_detach,
 	TP_PROTO(const struct afmux_conn *conn),
 	TP_ARGS(conn),
 	TP_STRUCT__entry(
-		__field(u64, conn)
+		__field(unsigned long long, conn)
 		__field(int, err)
-		__field(u64, bytes_tx)
-		__field(u64, bytes_rx)
+		__field(unsigned long long, bytes_tx)
+		__field(unsigned long long, bytes_rx)
 	),
 	TP_fast_assign(
 		__entry->conn = conn->id;
@@ -77,12 +79,12 @@ DECLARE_EVENT_CLASS(afmux_stream_class,
 	TP_PROTO(const struct afmux_stream *st),
 	TP_ARGS(st),
 	TP_STRUCT__entry(
-		__field(u64, conn)
-		__field(u32, stream)
-		__field(bool, local)
-		__field(u16, key_len)
-		__field(u64, tx_bytes)
-		__field(u64, rx_bytes)
+		__field(unsigned long long, conn)
+		__field(unsigned int, stream)
+		__field(unsigned char, local)
+		__field(unsigned short, key_len)
+		__field(unsigned long long, tx_bytes)
+		__field(unsigned long long, rx_bytes)
 	),
 	TP_fast_assign(
 		__entry->conn = st->conn->id;
@@ -116,12 +118,12 @@ TRACE_EVENT(afmux_stream_end,
 		 bool rx, bool reset, u32 code),
 	TP_ARGS(conn, stream, local, rx, reset, code),
 	TP_STRUCT__entry(
-		__field(u64, conn)
-		__field(u32, stream)
-		__field(bool, local)
-		__field(bool, rx)
-		__field(bool, reset)
-		__field(u32, code)
+		__field(unsigned long long, conn)
+		__field(unsigned int, stream)
+		__field(unsigned char, local)
+		__field(unsigned char, rx)
+		__field(unsigned char, reset)
+		__field(unsigned int, code)
 	),
 	TP_fast_assign(
 		__entry->conn = conn->id;
@@ -142,11 +144,11 @@ DECLARE_EVENT_CLASS(afmux_frame_class,
 		 u32 stream),
 	TP_ARGS(conn, type, flags, len, stream),
 	TP_STRUCT__entry(
-		__field(u64, conn)
-		__field(u8, type)
-		__field(u8, flags)
-		__field(u32, len)
-		__field(u32, stream)
+		__field(unsigned long long, conn)
+		__field(unsigned char, type)
+		__field(unsigned char, flags)
+		__field(unsigned int, len)
+		__field(unsigned int, stream)
 	),
 	TP_fast_assign(
 		__entry->conn = conn->id;
@@ -180,11 +182,11 @@ TRACE_EVENT(afmux_window_grant,
 	TP_PROTO(const struct afmux_stream *st, u32 limit),
 	TP_ARGS(st, limit),
 	TP_STRUCT__entry(
-		__field(u64, conn)
-		__field(u32, stream)
-		__field(bool, local)
-		__field(u32, limit)
-		__field(u32, window)
+		__field(unsigned long long, conn)
+		__field(unsigned int, stream)
+		__field(unsigned char, local)
+		__field(unsigned int, limit)
+		__field(unsigned int, window)
 	),
 	TP_fast_assign(
 		__entry->conn = st->conn->id;

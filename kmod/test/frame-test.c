@@ -603,7 +603,43 @@ static void afmux_frame_test_preface_check(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pf.max_streams, get_unaligned_be32(c->wire + 16));
 }
 
+/*
+ * A refused header says which row of §8 it broke (h.bad, counted in
+ * /proc/net/afmux_stat's Malformed group): one header per row.
+ */
+static void afmux_frame_test_hdr_bad_rows(struct kunit *test)
+{
+	static const struct {
+		u8 bad;
+		u8 wire[AFMUX_HDR_LEN];
+	} rows[] = {
+		{ AFMUX_BAD_RESERVED,	/* reserved wins over a bad type */
+		  { 0x09, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1 } },
+		{ AFMUX_BAD_TYPE,
+		  { 0x07, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 1 } },
+		{ AFMUX_BAD_FLAGS,	/* ACK on a DATA */
+		  { 0x00, 0x01, 0x00, 0x00, 0, 0, 0, 1, 0, 0, 0, 1 } },
+		{ AFMUX_BAD_LENGTH,	/* END with a payload */
+		  { 0x02, 0x00, 0x00, 0x00, 0, 0, 0, 1, 0, 0, 0, 1 } },
+		{ AFMUX_BAD_STREAM,	/* PING on stream 1 */
+		  { 0x05, 0x00, 0x00, 0x00, 0, 0, 0, 8, 0, 0, 0, 1 } },
+		{ AFMUX_BAD_STREAM,	/* DATA with number 0, R set */
+		  { 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 1, 0x80, 0, 0, 0 } },
+		{ AFMUX_BAD_OPEN,	/* OPEN with R */
+		  { 0x01, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0x80, 0, 0, 1 } },
+	};
+	struct afmux_hdr h;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		KUNIT_EXPECT_EQ(test, afmux_hdr_decode(rows[i].wire, &h),
+				-EPROTO);
+		KUNIT_EXPECT_EQ_MSG(test, h.bad, rows[i].bad, "row %u", i);
+	}
+}
+
 static struct kunit_case afmux_frame_test_cases[] = {
+	KUNIT_CASE(afmux_frame_test_hdr_bad_rows),
 	KUNIT_CASE_PARAM(afmux_frame_test_hdr_round_trip,
 			 afmux_frame_test_enc_gen_params),
 	KUNIT_CASE(afmux_frame_test_hdr_decode_on_error),
