@@ -335,6 +335,27 @@ static void ms_list(const char *dir, const struct ms_filter *f, bool ext,
 	ms_table_free(&s);
 }
 
+/* " (STATE N, STATE N...)" over @t's rows, in order of first sight. */
+static void ms_by_state(const struct ms_table *t)
+{
+	size_t k, j, n;
+
+	for (k = 0; k < t->nr_rows; k++) {
+		const char *st = ms_get(t, t->rows[k], "state");
+
+		for (j = 0; j < k; j++)
+			if (!strcmp(ms_get(t, t->rows[j], "state"), st))
+				break;
+		if (j < k)
+			continue;	/* counted at its first row */
+		for (n = 0, j = k; j < t->nr_rows; j++)
+			n += !strcmp(ms_get(t, t->rows[j], "state"), st);
+		printf("%s%s %zu", k ? ", " : " (", st, n);
+	}
+	if (t->nr_rows)
+		putchar(')');
+}
+
 /* -s: connections by state, streams by state, then every counter. */
 static void ms_summary(const char *dir)
 {
@@ -342,41 +363,16 @@ static void ms_summary(const char *dir)
 	char path[4096], *text, *line, *save = NULL;
 	char *names[64], *vals[64];
 	unsigned int nn = 0, i;
-	size_t k;
 
 	snprintf(path, sizeof(path), "%s/afmux", dir);
 	ms_table_read(&c, path);
 	snprintf(path, sizeof(path), "%s/afmux_streams", dir);
 	ms_table_read(&s, path);
 	printf("Connections: %zu", c.nr_rows);
-	for (k = 0; k < c.nr_rows; k++) {
-		const char *st = ms_get(&c, c.rows[k], "state");
-		size_t j, n = 0;
-
-		for (j = 0; j < k; j++)
-			if (!strcmp(ms_get(&c, c.rows[j], "state"), st))
-				break;
-		if (j < k)
-			continue;	/* counted at its first */
-		for (j = k; j < c.nr_rows; j++)
-			n += !strcmp(ms_get(&c, c.rows[j], "state"), st);
-		printf("%s%s %zu", k ? ", " : " (", st, n);
-	}
-	printf("%s\nStreams: %zu", c.nr_rows ? ")" : "", s.nr_rows);
-	for (k = 0; k < s.nr_rows; k++) {
-		const char *st = ms_get(&s, s.rows[k], "state");
-		size_t j, n = 0;
-
-		for (j = 0; j < k; j++)
-			if (!strcmp(ms_get(&s, s.rows[j], "state"), st))
-				break;
-		if (j < k)
-			continue;
-		for (j = k; j < s.nr_rows; j++)
-			n += !strcmp(ms_get(&s, s.rows[j], "state"), st);
-		printf("%s%s %zu", k ? ", " : " (", st, n);
-	}
-	printf("%s\n\n", s.nr_rows ? ")" : "");
+	ms_by_state(&c);
+	printf("\nStreams: %zu", s.nr_rows);
+	ms_by_state(&s);
+	printf("\n\n");
 	ms_table_free(&c);
 	ms_table_free(&s);
 
