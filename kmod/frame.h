@@ -75,6 +75,9 @@ enum afmux_bad {
 	__AFMUX_BAD_MAX
 };
 
+/* No rule broken (yet): the parser's @bad until malformed input. */
+#define AFMUX_BAD_NONE		__AFMUX_BAD_MAX
+
 /**
  * struct afmux_hdr - a decoded frame header, in host order
  * @type: enum afmux_type

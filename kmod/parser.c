@@ -17,6 +17,7 @@ void afmux_parser_init(struct afmux_parser *p,
 	p->ops = ops;
 	p->state = AFMUX_PARSE_PREFACE;
 	p->err = 0;
+	p->bad = AFMUX_BAD_NONE;
 	p->have = 0;
 	p->data_left = 0;
 	p->paused = false;

@@ -57,7 +57,7 @@ enum afmux_parser_state {
  * @state: what the next bytes are
  * @err: the error that ended parsing, once in AFMUX_PARSE_DEAD
  * @bad: if that was malformed input, the rule it broke (enum afmux_bad;
- *	the decoders set it, and so do the callbacks)
+ *	the decoders set it, and so do the callbacks), else AFMUX_BAD_NONE
  * @have: bytes of the current preface, header or control payload
  *	gathered in @buf
  * @data_left: DATA payload bytes still to come in the current frame

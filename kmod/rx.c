@@ -464,11 +464,8 @@ static void rx_read(struct afmux_conn *conn)
 		spin_lock_bh(&conn->lock);
 		conn->stats.protocol_errors++;
 		spin_unlock_bh(&conn->lock);
-		if (desc.error == -EPROTO || desc.error == -EPROTONOSUPPORT ||
-		    desc.error == -RX_EFLOW)
-			afmux_count(conn, AFMUX_MIB_BAD +
-				    min_t(u8, conn->parser.bad,
-					  __AFMUX_BAD_MAX - 1));
+		if (conn->parser.bad != AFMUX_BAD_NONE)	/* malformed */
+			afmux_count(conn, AFMUX_MIB_BAD + conn->parser.bad);
 		/* Counted above; a line only with dynamic debug on. */
 		net_dbg_ratelimited("afmux: TCP port %u to %u: peer broke the protocol (%d, GOAWAY %u)\n",
 				    tsk->sk_num, ntohs(tsk->sk_dport),

@@ -20,19 +20,24 @@
 #include "trace.h"
 
 /*
- * Bytes sendmsg may take now: the peer's credit not yet used by queued
- * bytes, while the write queue stays within sk_sndbuf.  Lockless: the
- * writer rechecks under conn->lock.  Pairs with the WRITE_ONCE()s of
- * tx_limit (rx.c) and tx_accepted (below).
+ * The peer's credit not yet used by queued bytes.  Lockless: the writer
+ * rechecks under conn->lock.  Pairs with the WRITE_ONCE()s of tx_limit
+ * (rx.c) and tx_accepted (below).
  */
+static u32 stream_tx_credit(const struct afmux_stream *st)
+{
+	return afmux_credit(READ_ONCE(st->tx_limit),
+			    READ_ONCE(st->tx_accepted));
+}
+
+/* Bytes sendmsg may take now: credit, while the queue fits sk_sndbuf. */
 u32 afmux_stream_tx_space(struct afmux_stream *st)
 {
 	struct sock *sk = &st->sk;
 
 	if (atomic_read(&st->tx_mem) >= READ_ONCE(sk->sk_sndbuf))
 		return 0;
-	return afmux_credit(READ_ONCE(st->tx_limit),
-			    READ_ONCE(st->tx_accepted));
+	return stream_tx_credit(st);
 }
 
 void afmux_stream_write_space(struct sock *sk)
@@ -119,8 +124,7 @@ static long stream_send_space(struct sock *sk, long *timeo)
 		space = afmux_stream_tx_space(st);
 		if (space)
 			return space;
-		if (!stalled && !afmux_credit(READ_ONCE(st->tx_limit),
-					      READ_ONCE(st->tx_accepted))) {
+		if (!stalled && !stream_tx_credit(st)) {
 			stalled = true;	/* once per call, not per wake-up */
 			afmux_count(st->conn, AFMUX_MIB_WINDOW_STALLS);
 			trace_afmux_window_stall(st);
