@@ -6,10 +6,7 @@
 set -u
 mod=${AFMUX_MODULE:?run me under tools/vm-run}
 here=$(cd "$(dirname "$0")" && pwd)
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; }
-t() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+. "$here/tap.sh"
 
 family() { cat /sys/module/afmux/parameters/family; }
 loaded() { grep -q '^afmux ' /proc/modules; }

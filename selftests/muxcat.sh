@@ -13,12 +13,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 MUXCAT=$(readlink -f "${MUXCAT:-$here/../userspace-lib/muxcat}")
 TO=${MUXCAT_TIMEOUT:-300}
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; }
-t() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-diag() { sed 's/^/# /' "$@"; }
-sum() { sha256sum <"$1" | cut -d' ' -f1; }
+. "$here/tap.sh"
 
 echo "TAP version 13"
 if ! "$MUXCAT" -h >/dev/null 2>&1; then

@@ -10,16 +10,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,26 +27,6 @@
 #include "util.h"
 
 #define OB_FIELDS	32
-
-/* A fresh network namespace with lo up. */
-static int ob_netns(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd, err;
-
-	if (unshare(CLONE_NEWNET))
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -1;
-	strcpy(ifr.ifr_name, "lo");
-	err = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (!err)
-		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return err;
-}
 
 /* The whole of @path, NUL-terminated, read @chunk bytes per read(). */
 static char *ob_read(const char *path, size_t chunk)
@@ -257,7 +234,7 @@ FIXTURE_SETUP(ob)
 {
 	int c, s;
 
-	ASSERT_EQ(ob_netns(), 0) TH_LOG("netns: %s", strerror(errno));
+	ASSERT_EQ(netns_new(), 0) TH_LOG("netns: %s", strerror(errno));
 	ASSERT_EQ(tcp_pair(&c, &s), 0);
 	ob_addr(c, false, self->a_local, sizeof(self->a_local));
 	ob_addr(c, true, self->a_peer, sizeof(self->a_peer));
@@ -431,7 +408,7 @@ TEST(counters_from_a_raw_peer)
 	size_t n;
 	int raw, fd;
 
-	ASSERT_EQ(ob_netns(), 0);
+	ASSERT_EQ(netns_new(), 0);
 	m = raw_peer_new(&raw, 4096);
 	ASSERT_NE(m, NULL);
 	fd = mux_open(m, "s", 1, SOCK_NONBLOCK, NULL);
@@ -491,9 +468,25 @@ static int ob_trace_write(const char *fs, const char *file, const char *s)
 /* The afmux: events fire with the ids /proc shows. */
 TEST_F(ob, tracepoints_fire)
 {
+	static const struct {
+		const char *event;
+		bool a;			/* on a's connection, else b's */
+		const char *rest;
+	} events[] = {
+		{ "afmux_stream_open", true, "stream=1 local=1 key_len=6" },
+		{ "afmux_stream_incoming", false, "stream=1 local=0" },
+		{ "afmux_stream_accept", false, "stream=1 local=0" },
+		{ "afmux_frame_tx", true,
+		  "type=DATA flags=0x0 len=5 stream=0x1" },
+		{ "afmux_frame_rx", false,
+		  "type=DATA flags=0x0 len=5 stream=0x1" },
+		{ "afmux_stream_end", true, "stream=1 local=1 tx END" },
+		{ "afmux_stream_end", false, "stream=1 local=0 rx END" },
+	};
 	const char *fs = ob_tracefs();
 	char path[256], want[128], id_a[32], id_b[32], *trace;
 	char buf[16] = "hello";
+	unsigned int i;
 	int fd, sfd;
 
 	ASSERT_NE(fs, NULL) TH_LOG("no tracefs with afmux events");
@@ -517,29 +510,11 @@ TEST_F(ob, tracepoints_fire)
 	snprintf(path, sizeof(path), "%s/trace", fs);
 	trace = ob_read(path, 65536);
 	ASSERT_NE(trace, NULL);
-	snprintf(want, sizeof(want),
-		 "afmux_stream_open: conn=%s stream=1 local=1 key_len=6", id_a);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
-	snprintf(want, sizeof(want),
-		 "afmux_stream_incoming: conn=%s stream=1 local=0", id_b);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
-	snprintf(want, sizeof(want),
-		 "afmux_stream_accept: conn=%s stream=1 local=0", id_b);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
-	snprintf(want, sizeof(want),
-		 "afmux_frame_tx: conn=%s type=DATA flags=0x0 len=5 stream=0x1",
-		 id_a);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
-	snprintf(want, sizeof(want),
-		 "afmux_frame_rx: conn=%s type=DATA flags=0x0 len=5 stream=0x1",
-		 id_b);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
-	snprintf(want, sizeof(want),
-		 "afmux_stream_end: conn=%s stream=1 local=1 tx END", id_a);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
-	snprintf(want, sizeof(want),
-		 "afmux_stream_end: conn=%s stream=1 local=0 rx END", id_b);
-	EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		snprintf(want, sizeof(want), "%s: conn=%s %s", events[i].event,
+			 events[i].a ? id_a : id_b, events[i].rest);
+		EXPECT_NE(strstr(trace, want), NULL) TH_LOG("no %s", want);
+	}
 	if (!_metadata->passed)	/* for the log */
 		fputs(trace, stderr);
 	free(trace);

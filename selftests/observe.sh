@@ -13,12 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 MUXCAT=$(readlink -f "$here/../userspace-lib/muxcat")
 MUXSTAT=$(readlink -f "$here/../userspace-lib/muxstat")
 N=64
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; }
-t() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-diag() { sed 's/^/# /' "$@"; }
-sum() { sha256sum <"$1" | cut -d' ' -f1; }
+. "$here/tap.sh"
 # until SECONDS CMD...: run CMD every 20 ms until it succeeds (0) or
 # SECONDS pass (1).
 until_ok() {

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,9 +331,7 @@ TEST(attach_other_netns)
 	mb = afmux_socket(SOCK_CLOEXEC);
 	ASSERT_GE(ma, 0);
 	ASSERT_GE(mb, 0);
-	ASSERT_EQ(unshare(CLONE_NEWNET), 0) TH_LOG("unshare: %s",
-						   strerror(errno));
-	ASSERT_EQ(system("ip link set lo up"), 0);
+	ASSERT_EQ(netns_new(), 0) TH_LOG("new netns: %s", strerror(errno));
 	ASSERT_EQ(tcp_pair(&c, &s), 0);
 	ASSERT_EQ(ioctl(ma, AFMUX_IOC_ATTACH, &(struct afmux_attach){ .fd = c }),
 		  0);

@@ -2,15 +2,17 @@
 /*
  * util.h - what several afmux selftests share: full reads and writes, a
  * TCP connection over loopback, frames of docs/protocol.md written by
- * hand (for tests that play a raw peer), the net.afmux.* sysctls, and
- * the module's reference count (every afmux socket holds one; 0 once all
- * are gone).
+ * hand (for tests that play a raw peer), the net.afmux.* sysctls, a
+ * network namespace of one's own, and the module's reference count
+ * (every afmux socket holds one; 0 once all are gone).
  */
 #ifndef AFMUX_SELFTEST_UTIL_H
 #define AFMUX_SELFTEST_UTIL_H
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -226,6 +229,26 @@ static inline int wait_ping_ack(int fd, const uint8_t ping[8])
 		    !memcmp(payload, ping, 8))
 			return 0;
 	}
+}
+
+/* Move the caller into a new network namespace and bring its lo up. */
+static inline int netns_new(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd, err;
+
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -1;
+	strcpy(ifr.ifr_name, "lo");
+	err = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!err)
+		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return err;
 }
 
 /* net.afmux.@name, or -1. */
