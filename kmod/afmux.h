@@ -42,6 +42,7 @@
 #include "frame.h"
 #include "parser.h"
 #include "state.h"
+#include "ktls.h"
 #include "takeover.h"
 
 /* conn->flags, changed under conn->lock */
@@ -142,6 +143,7 @@ struct afmux_conn {
 	struct socket *tcp;
 	struct sock *tsk;
 	struct afmux_tcp_cbs saved;	/* TCP's own callbacks */
+	struct afmux_ktls *ktls;	/* over kTLS; NULL over plain TCP */
 
 	/* Receive side: under the TCP socket lock (see top of file). */
 	struct afmux_parser parser;
@@ -385,11 +387,16 @@ void afmux_conn_teardown_now(struct afmux_conn *conn);
 void afmux_conn_linger_read(struct afmux_conn *conn);
 void afmux_conn_keepalive_arm(struct afmux_conn *conn);
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
+void afmux_conn_wake_rx(struct sock *tsk);
 
 /* rx.c: the receive path */
 extern const struct afmux_parser_ops afmux_rx_ops;
 void afmux_rx_data_ready(struct sock *tsk);
 void afmux_rx_work(struct work_struct *work);
+int afmux_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
+		   unsigned int off, size_t len);
+bool afmux_rx_parsed(struct afmux_conn *conn, int error);
+void afmux_rx_ended(struct afmux_conn *conn, int err);
 void afmux_tcp_lock(struct afmux_conn *conn);
 void afmux_tcp_unlock(struct afmux_conn *conn);
 
@@ -397,6 +404,7 @@ void afmux_tcp_unlock(struct afmux_conn *conn);
 void afmux_tx_kick(struct afmux_conn *conn);
 void afmux_tx_work(struct work_struct *work);
 void afmux_tx_write_space(struct sock *tsk);
+void afmux_tx_room(struct afmux_conn *conn, struct sock *tsk);
 void afmux_tx_retry(struct timer_list *t);
 void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
 void afmux_tx_drop(struct afmux_conn *conn);

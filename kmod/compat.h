@@ -61,6 +61,49 @@ static inline int afmux_tcp_sendpages_locked(struct sock *tsk,
 }
 
 /*
+ * The same into a kTLS socket, whose lock the caller does not hold (kTLS
+ * takes it): kTLS takes references to the pages into its records, and
+ * keeps a record open while MSG_MORE (6.1's sendpage:
+ * MSG_SENDPAGE_NOTLAST) says more follows.
+ */
+static inline int afmux_tls_sendpages(struct sock *tsk, struct bio_vec *bv,
+				      unsigned int n, size_t len, int flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, len);
+	return tsk->sk_prot->sendmsg(tsk, &msg, len);
+#else
+	unsigned int i;
+	int done = 0;
+
+	for (i = 0; i < n; i++) {
+		int more = i + 1 < n || (flags & MSG_MORE) ?
+			   MSG_SENDPAGE_NOTLAST : 0;
+		int ret = tsk->sk_prot->sendpage(tsk, bv[i].bv_page,
+						 bv[i].bv_offset,
+						 bv[i].bv_len,
+						 (flags & ~MSG_MORE) | more);
+
+		if (ret < 0)
+			return done ? done : ret;
+		done += ret;
+		if (ret < bv[i].bv_len)
+			break;
+	}
+	return done;
+#endif
+}
+
+/*
+ * kTLS reads decrypted records into a read_sock actor from 6.5 on
+ * (tls_sw_read_sock()); 6.1's has only recvmsg and splice_read.
+ */
+#define AFMUX_HAVE_TLS_READ_SOCK \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0))
+
+/*
  * Before 6.5, sendfile and splice hand a socket pages through
  * proto_ops->sendpage, a page at a time (MSG_SENDPAGE_NOTLAST when more
  * of the same splice follows); from 6.5 on through sendmsg with

@@ -3,10 +3,12 @@
  * conn.c - a connection's life: taking the TCP socket over (attach),
  * ending it on error (fail), and giving the TCP socket back (teardown).
  *
- * Attach claims the TCP socket (takeover.c: refused if anyone - kTLS or
- * another ULP, sockmap, KCM, another mux - owns it already) and puts the
- * preface first in the pump's way.  The attachment holds a conn
- * reference and a file reference to the TCP socket.
+ * Attach claims the TCP socket (takeover.c: refused if anyone - another
+ * ULP, sockmap, KCM, another mux - owns it already; a kTLS socket with
+ * both directions keyed is taken as it is, and the connection runs over
+ * kTLS, ktls.c) and puts the preface first in the pump's way.  The
+ * attachment holds a conn reference and a file reference to the TCP
+ * socket.
  *
  * Teardown runs in a work item once the connection has failed, or once
  * the mux fd is closed and no stream is left: it flushes what the pump
@@ -50,8 +52,12 @@ void afmux_conn_teardown_now(struct afmux_conn *conn)
 		sock_put(&conn->sk);	/* it was queued: it has its own */
 }
 
-/* TCP's state_change: a FIN or a reset; the receive path sorts it out. */
-static void afmux_conn_tcp_state_change(struct sock *tsk)
+/*
+ * Have rx_work look at the TCP socket: TCP's state_change (a FIN or a
+ * reset; the receive path sorts it out), and over kTLS also its
+ * error_report and kTLS's "a record is whole".
+ */
+void afmux_conn_wake_rx(struct sock *tsk)
 {
 	struct afmux_conn *conn;
 
@@ -65,7 +71,7 @@ static void afmux_conn_tcp_state_change(struct sock *tsk)
 static const struct afmux_tcp_cbs afmux_conn_tcp_cbs = {
 	.data_ready	= afmux_rx_data_ready,
 	.write_space	= afmux_tx_write_space,
-	.state_change	= afmux_conn_tcp_state_change,
+	.state_change	= afmux_conn_wake_rx,
 };
 
 static int afmux_conn_check_tcp(struct socket *tcp)
@@ -111,6 +117,7 @@ static void afmux_conn_queue_preface(struct afmux_conn *conn)
  */
 int afmux_conn_attach(struct afmux_conn *conn, int fd)
 {
+	struct afmux_ktls *kt = NULL;
 	struct socket *tcp;
 	struct sock *tsk;
 	int err;
@@ -131,13 +138,23 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	/* The preface must be the first thing the pump finds to send. */
 	mutex_lock(&conn->tx_mutex);
 	lock_sock(tsk);
-	err = afmux_takeover_claim(tsk, conn, &afmux_conn_tcp_cbs,
-				   &conn->saved);
+	if (afmux_takeover_is_tls(tsk)) {
+		kt = kzalloc(sizeof(*kt), GFP_KERNEL_ACCOUNT);
+		err = kt ? afmux_takeover_claim_tls(tsk, conn, &afmux_ktls_cbs,
+						    &conn->saved) : -ENOMEM;
+		if (!err)
+			kt->base = afmux_takeover_tls_base(tcp);
+	} else {
+		err = afmux_takeover_claim(tsk, conn, &afmux_conn_tcp_cbs,
+					   &conn->saved);
+	}
 	if (err) {
 		release_sock(tsk);
 		mutex_unlock(&conn->tx_mutex);
+		kfree(kt);
 		goto err_unlock;
 	}
+	conn->ktls = kt;
 	/*
 	 * Keep little waiting unsent in TCP (unless the user chose a limit):
 	 * frames wait in their streams, where the pump's round robin orders
@@ -263,11 +280,12 @@ static int afmux_conn_discard_actor(read_descriptor_t *desc,
 
 /**
  * afmux_conn_linger_read - drop what the peer sends after our FIN
- * @conn: a connection in AFMUX_C_LINGER
+ * @conn: a connection in AFMUX_C_LINGER, over plain TCP
  *
  * Unread bytes would turn the final close of the TCP socket into a reset,
  * which could drop our last frames on their way.  Once the peer has ended
- * its side too (FIN, reset, error), the teardown finishes at once.
+ * its side too (FIN, reset, error), the teardown finishes at once.  (Over
+ * kTLS, afmux_ktls_rx() does the same.)
  *
  * Context: holding the TCP socket lock (the receive path).
  */
@@ -339,6 +357,17 @@ static bool afmux_conn_flush_wait(struct afmux_conn *conn)
 }
 
 /*
+ * End our side of TCP: SHUT_WR for a clean end (over kTLS after a
+ * close_notify alert), SHUT_RDWR for a failed one.
+ */
+static void afmux_conn_shutdown(struct afmux_conn *conn, int how)
+{
+	if (conn->ktls && how == SHUT_WR)
+		afmux_ktls_close_notify(conn);
+	afmux_takeover_shutdown(conn->tcp, how);
+}
+
+/*
  * The teardown, in two steps for a clean end: once the pump has sent
  * everything, a FIN follows the last frame and the connection lingers
  * (reading and dropping what still comes) until the peer's FIN or
@@ -373,7 +402,7 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 		set_bit(AFMUX_C_LINGER, &conn->flags);
 		spin_unlock_bh(&conn->lock);
 		mutex_unlock(&conn->tx_mutex);
-		afmux_takeover_shutdown(conn->tcp, SHUT_WR);
+		afmux_conn_shutdown(conn, SHUT_WR);
 		afmux_conn_queue_teardown(conn, afmux_conn_linger(conn));
 		/* The peer's FIN may be there already. */
 		afmux_conn_queue_work(conn, &conn->rx_work);
@@ -390,10 +419,12 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 
 	lock_sock(tsk);
 	afmux_takeover_unclaim(tsk, &conn->saved);
-	if (!failed)
+	if (!failed && !conn->ktls)
 		tcp_read_sock(tsk, &(read_descriptor_t){ .count = 1 },
 			      afmux_conn_discard_actor);
 	release_sock(tsk);
+	if (!failed && conn->ktls)
+		afmux_ktls_discard(conn);
 	/* Works take the TCP lock: wait for them without holding it. */
 	afmux_conn_cancel_work(conn, &conn->rx_work);
 	afmux_conn_cancel_work(conn, &conn->tx_work);
@@ -404,7 +435,7 @@ static void afmux_conn_teardown_work(struct work_struct *work)
 		conn->rx_st = NULL;
 	}
 	if (failed || !afmux_conn_linger(conn))
-		afmux_takeover_shutdown(conn->tcp, failed ? SHUT_RDWR : SHUT_WR);
+		afmux_conn_shutdown(conn, failed ? SHUT_RDWR : SHUT_WR);
 	fput(conn->tcp_file);
 	sock_put(&conn->sk);	/* the attachment's */
 out:

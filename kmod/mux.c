@@ -28,6 +28,7 @@ static void conn_destruct(struct sock *sk)
 	afmux_proc_conn_del(conn);
 	if (conn->tsk)
 		sock_put(conn->tsk);
+	afmux_ktls_free(conn->ktls);
 	afmux_memory_release(conn);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	xa_destroy(&conn->local);

@@ -13,7 +13,9 @@
  * slow costs only that stream's window, never the connection.
  *
  * Everything here runs under the TCP socket lock (the receive
- * serialisation of afmux.h) and takes conn->lock for shared state.
+ * serialisation of afmux.h) and takes conn->lock for shared state.  Over
+ * kTLS, rx_work alone reads, through ktls.c, which feeds afmux_rx_actor()
+ * decrypted records under that same lock.
  */
 #include <linux/sched/mm.h>
 #include <linux/skbuff.h>
@@ -409,8 +411,18 @@ const struct afmux_parser_ops afmux_rx_ops = {
 	.data		= rx_data,
 };
 
-static int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
-		    unsigned int off, size_t len)
+/**
+ * afmux_rx_actor - feed the parser what TCP (or kTLS) read
+ * @desc: .arg.data is the connection; .error gets a parse error
+ * @skb: the bytes' skb, which DATA payload is cloned from
+ * @off: where they start in @skb
+ * @len: how many
+ *
+ * A read_sock actor.  Caller holds the TCP socket lock.
+ * Return: the bytes used; 0 while replies are full (the bytes stay).
+ */
+int afmux_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
+		   unsigned int off, size_t len)
 {
 	struct afmux_conn *conn = desc->arg.data;
 	int used;
@@ -442,12 +454,56 @@ static u32 error_code(int err)
 	}
 }
 
+/**
+ * afmux_rx_parsed - end the connection if the parse failed
+ * @conn: the connection
+ * @error: the read's desc.error
+ *
+ * Caller holds the TCP socket lock.
+ * Return: true if the connection is over (now or before).
+ */
+bool afmux_rx_parsed(struct afmux_conn *conn, int error)
+{
+	struct sock *tsk = conn->tsk;
+
+	if (error == -ESHUTDOWN)
+		return true;	/* failed while reading: already handled */
+	if (!error)
+		return false;
+	spin_lock_bh(&conn->lock);
+	conn->stats.protocol_errors++;
+	spin_unlock_bh(&conn->lock);
+	if (conn->parser.bad != AFMUX_BAD_NONE)	/* malformed */
+		afmux_count(conn, AFMUX_MIB_BAD + conn->parser.bad);
+	/* Counted above; a line only with dynamic debug on. */
+	net_dbg_ratelimited("afmux: TCP port %u to %u: peer broke the protocol (%d, GOAWAY %u)\n",
+			    tsk->sk_num, ntohs(tsk->sk_dport), error,
+			    error_code(error));
+	afmux_conn_fail(conn, error == -ENOMEM ? ENOMEM : EPROTO,
+			error_code(error));
+	return true;
+}
+
+/**
+ * afmux_rx_ended - the peer's byte stream ended (FIN, reset, TLS end)
+ * @conn: the connection
+ * @err: the transport's error, 0 if none
+ *
+ * A clean end only after GOAWAY, with no stream left unfinished.
+ */
+void afmux_rx_ended(struct afmux_conn *conn, int err)
+{
+	if (!err && !(test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) &&
+		      !READ_ONCE(conn->nr_streams)))
+		err = ECONNRESET;
+	afmux_conn_fail(conn, err, AFMUX_NO_ERROR);
+}
+
 /* Read what TCP has.  Caller holds the TCP socket lock. */
 static void rx_read(struct afmux_conn *conn)
 {
 	struct sock *tsk = conn->tsk;
 	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
-	int err;
 
 	sock_owned_by_me(conn->tsk);
 	if (test_bit(AFMUX_C_LINGER, &conn->flags)) {
@@ -457,34 +513,12 @@ static void rx_read(struct afmux_conn *conn)
 	if (conn->parser.state == AFMUX_PARSE_DEAD ||
 	    test_bit(AFMUX_C_FAILED, &conn->flags))
 		return;
-	tcp_read_sock(tsk, &desc, rx_actor);
-	if (desc.error == -ESHUTDOWN)
-		return;		/* failed while reading: already handled */
-	if (desc.error) {
-		spin_lock_bh(&conn->lock);
-		conn->stats.protocol_errors++;
-		spin_unlock_bh(&conn->lock);
-		if (conn->parser.bad != AFMUX_BAD_NONE)	/* malformed */
-			afmux_count(conn, AFMUX_MIB_BAD + conn->parser.bad);
-		/* Counted above; a line only with dynamic debug on. */
-		net_dbg_ratelimited("afmux: TCP port %u to %u: peer broke the protocol (%d, GOAWAY %u)\n",
-				    tsk->sk_num, ntohs(tsk->sk_dport),
-				    desc.error, error_code(desc.error));
-		afmux_conn_fail(conn, desc.error == -ENOMEM ? ENOMEM : EPROTO,
-				error_code(desc.error));
+	tcp_read_sock(tsk, &desc, afmux_rx_actor);
+	if (afmux_rx_parsed(conn, desc.error))
 		return;
-	}
 	if ((READ_ONCE(tsk->sk_shutdown) & RCV_SHUTDOWN) &&
-	    skb_queue_empty_lockless(&tsk->sk_receive_queue)) {
-		/* TCP ended: a clean end only after GOAWAY, with no stream
-		 * left unfinished.
-		 */
-		err = READ_ONCE(tsk->sk_err);
-		if (!err && !(test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) &&
-			      !READ_ONCE(conn->nr_streams)))
-			err = ECONNRESET;
-		afmux_conn_fail(conn, err, AFMUX_NO_ERROR);
-	}
+	    skb_queue_empty_lockless(&tsk->sk_receive_queue))
+		afmux_rx_ended(conn, READ_ONCE(tsk->sk_err));
 }
 
 /**
@@ -547,10 +581,16 @@ void afmux_rx_work(struct work_struct *work)
 	spin_lock_bh(&conn->lock);
 	conn->stats.rx_worker_runs++;
 	spin_unlock_bh(&conn->lock);
-	afmux_tcp_lock(conn);
-	if (!test_bit(AFMUX_C_DETACHED, &conn->flags))
-		rx_read(conn);
-	afmux_tcp_unlock(conn);
+	if (conn->ktls) {
+		/* Takes the TCP socket lock itself: kTLS's recvmsg does. */
+		if (!test_bit(AFMUX_C_DETACHED, &conn->flags))
+			afmux_ktls_rx(conn);
+	} else {
+		afmux_tcp_lock(conn);
+		if (!test_bit(AFMUX_C_DETACHED, &conn->flags))
+			rx_read(conn);
+		afmux_tcp_unlock(conn);
+	}
 	afmux_conn_maybe_teardown(conn);
 	sock_put(&conn->sk);
 }

@@ -284,9 +284,9 @@ static unsigned int frame_bvec(const struct afmux_txf *f, struct bio_vec *bv)
 
 /*
  * Write the rest of the current frame; 0 when all of it is in TCP.  The
- * caller holds the TCP socket lock.  The frame's last byte goes without
- * MSG_MORE (so TCP sends it now) unless the pump already knows that
- * another frame follows.
+ * caller holds the TCP socket lock (over kTLS, kTLS takes it).  The
+ * frame's last byte goes without MSG_MORE (so TCP sends it now) unless
+ * the pump already knows that another frame follows.
  */
 static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 {
@@ -294,7 +294,8 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	struct sock *tsk = conn->tsk;
 	int ret;
 
-	sock_owned_by_me(conn->tsk);
+	if (!conn->ktls)
+		sock_owned_by_me(conn->tsk);
 	while (f->copy_off < f->buf_len + f->ext_len) {
 		struct msghdr msg = { .msg_flags = AFMUX_TX_FLAGS };
 		unsigned int n = 0, off = f->copy_off;
@@ -315,7 +316,8 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 		if (f->data_left || more)
 			msg.msg_flags |= MSG_MORE;
 		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, vec, n, size);
-		ret = tcp_sendmsg_locked(tsk, &msg, size);
+		ret = conn->ktls ? afmux_ktls_sendmsg(conn, &msg, size) :
+				   tcp_sendmsg_locked(tsk, &msg, size);
 		if (ret < 0)
 			return ret;
 		f->copy_off += ret;
@@ -326,8 +328,13 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 
 		if (WARN_ON_ONCE(!n))
 			return -EFAULT;
-		ret = afmux_tcp_sendpages_locked(tsk, bv, n, f->data_left,
-						 AFMUX_TX_FLAGS | more);
+		if (conn->ktls)
+			ret = afmux_tls_sendpages(tsk, bv, n, f->data_left,
+						  AFMUX_TX_FLAGS | more);
+		else
+			ret = afmux_tcp_sendpages_locked(tsk, bv, n,
+							 f->data_left,
+							 AFMUX_TX_FLAGS | more);
 		if (ret < 0)
 			return ret;
 		f->data_off += ret;
@@ -407,7 +414,8 @@ void afmux_tx_drop(struct afmux_conn *conn)
 /* TCP refused the frame: make sure something restarts the pump. */
 static void afmux_tx_starved(struct afmux_conn *conn)
 {
-	sock_owned_by_me(conn->tsk);
+	if (!conn->ktls)
+		sock_owned_by_me(conn->tsk);
 	if (tcp_rtx_and_write_queues_empty(conn->tsk))
 		sk_reset_timer(&conn->sk, &conn->tx_retry,
 			       jiffies + AFMUX_TX_RETRY);
@@ -426,7 +434,32 @@ void afmux_tx_retry(struct timer_list *t)
 /* Push out what MSG_MORE held back. */
 static void push(struct afmux_conn *conn)
 {
-	tcp_sock_set_nodelay(conn->tsk);
+	if (conn->ktls)
+		afmux_ktls_push(conn);
+	else
+		tcp_sock_set_nodelay(conn->tsk);
+}
+
+/*
+ * The pump's hold of the TCP socket while it writes frames: its lock,
+ * taken once for many frames - except over kTLS, whose sendmsg takes it
+ * (and kTLS's tx_lock before it) for each call.  Either way the pump is
+ * the socket's owner for write_space's sake (afmux_tx_room()).
+ */
+static void tx_tcp_lock(struct afmux_conn *conn)
+{
+	if (conn->ktls)
+		WRITE_ONCE(conn->tcp_owner, current);
+	else
+		afmux_tcp_lock(conn);
+}
+
+static void tx_tcp_unlock(struct afmux_conn *conn)
+{
+	if (conn->ktls)
+		cmpxchg(&conn->tcp_owner, current, NULL);
+	else
+		afmux_tcp_unlock(conn);
 }
 
 /*
@@ -482,7 +515,7 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 			break;
 		}
 		if (!locked) {
-			afmux_tcp_lock(conn);
+			tx_tcp_lock(conn);
 			locked = true;
 		}
 		/*
@@ -502,6 +535,14 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 			break;
 		}
 		clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags);
+		if (err == -EINTR || err == -ERESTARTSYS) {
+			/* kTLS's tx_lock, in a task a signal is for:
+			 * tx_work (no signals) goes on from here.
+			 */
+			err = 0;
+			over = true;
+			break;
+		}
 		if (err)
 			break;
 		corked = f->more;
@@ -509,7 +550,7 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 		frame_done(conn, f);
 	}
 	if (locked)
-		afmux_tcp_unlock(conn);
+		tx_tcp_unlock(conn);
 	/* The frame we expected after the last one did not come (after a
 	 * stop for the budget, the next run sends it).
 	 */
@@ -677,24 +718,26 @@ void afmux_tx_work(struct work_struct *work)
 	sock_put(&conn->sk);
 }
 
-/*
- * TCP's write_space callback.  TCP calls it for every new segment it
- * sends and every ACK while SOCK_NOSPACE is set, which only a write_space
- * callback clears: as sk_stream_write_space() does, wait until TCP has
- * room, clear the flag, then restart the pump if it stopped on a full
- * TCP.  Without that every segment the pump itself sent woke tx_work once
- * more.  Room is below NOTSENT_LOWAT, not below half of it as for a task
- * that writes to TCP: the pump is cheap to restart and must keep TCP fed
- * (waiting for half cost a 6.1 single stream about 15 %).
+/**
+ * afmux_tx_room - TCP has room: restart a pump that stopped on a full TCP
+ * @conn: the connection that owns @tsk
+ * @tsk: its TCP socket
+ *
+ * TCP calls write_space for every new segment it sends and every ACK
+ * while SOCK_NOSPACE is set, which only a write_space callback clears: as
+ * sk_stream_write_space() does, wait until TCP has room, clear the flag,
+ * then restart the pump if it stopped on a full TCP.  Without that every
+ * segment the pump itself sent woke tx_work once more.  Room is below
+ * NOTSENT_LOWAT, not below half of it as for a task that writes to TCP:
+ * the pump is cheap to restart and must keep TCP fed (waiting for half
+ * cost a 6.1 single stream about 15 %).
+ *
+ * Context: any; the caller holds @tsk's sk_callback_lock for reading.
  */
-void afmux_tx_write_space(struct sock *tsk)
+void afmux_tx_room(struct afmux_conn *conn, struct sock *tsk)
 {
-	struct afmux_conn *conn;
-
-	read_lock_bh(&tsk->sk_callback_lock);
-	conn = tsk->sk_user_data;
-	if (!conn || !tsk->sk_socket || !sk_stream_is_writeable(tsk))
-		goto out;
+	if (!tsk->sk_socket || !sk_stream_is_writeable(tsk))
+		return;
 	/*
 	 * TCP calls this from inside the pump's own send when that failed
 	 * with nothing in flight (to wake edge-triggered pollers).  Running
@@ -703,10 +746,20 @@ void afmux_tx_write_space(struct sock *tsk)
 	 */
 	if (in_task() && READ_ONCE(conn->tx_in_send) &&
 	    READ_ONCE(conn->tcp_owner) == current)
-		goto out;
+		return;
 	clear_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
 	if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
 		afmux_conn_queue_work(conn, &conn->tx_work);
-out:
+}
+
+/* TCP's write_space callback. */
+void afmux_tx_write_space(struct sock *tsk)
+{
+	struct afmux_conn *conn;
+
+	read_lock_bh(&tsk->sk_callback_lock);
+	conn = tsk->sk_user_data;
+	if (conn)
+		afmux_tx_room(conn, tsk);
 	read_unlock_bh(&tsk->sk_callback_lock);
 }

@@ -288,7 +288,10 @@ static bool tls_absent(char *why, size_t len)
 	return true;
 }
 
-/* A TCP socket with the kTLS upper layer protocol belongs to kTLS. */
+/*
+ * A TCP socket with the kTLS upper layer protocol but no keys yet: ENOKEY
+ * (with keys both ways it attaches: selftests/ktls).
+ */
 TEST(attach_ktls)
 {
 	char ulp[16] = "", why[600];
@@ -316,7 +319,7 @@ TEST(attach_ktls)
 		       why[0] ? "; but kTLS should be there: " : "", why);
 	ASSERT_EQ(0, getsockopt(c, IPPROTO_TCP, TCP_ULP, ulp, &len));
 	EXPECT_STREQ("tls", ulp);
-	EXPECT_ATTACH_FAILS(c, EBUSY, "a TCP socket with the kTLS ULP");
+	EXPECT_ATTACH_FAILS(c, ENOKEY, "a TCP socket with the kTLS ULP, no keys");
 out:
 	close(c);
 	close(s);

@@ -298,6 +298,9 @@ int main(int argc, char **argv)
 		seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^
 		       (uint64_t)getpid();
 	signal(SIGPIPE, SIG_IGN);
+	/* kTLS, for sf_ktls(), before any thread can fork. */
+	if (system("modprobe tls 2>/dev/null"))
+		printf("# tls.ko not loaded: kTLS may be built in\n");
 	printf("TAP version 13\n1..1\n# sys_fuzz: seed %#llx, %d threads, %d s\n",
 	       (unsigned long long)seed, nthreads, budget);
 	fflush(stdout);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * sys_fuzz_ops.h - the calls selftests/sys_fuzz makes: new fds (TCP
- * pairs attached or not, mux sockets, pipes, epoll), the mux ioctls with
+ * pairs attached or not, with kTLS or not, mux sockets, pipes, epoll), the mux ioctls with
  * any size and direction, I/O in every form, splice and sendfile, poll
  * and epoll, options, shutdown/dup/fcntl and fd passing.  Each picks its
  * fds from the shared table, so any of them may be stale.
@@ -10,6 +10,7 @@
 #define AFMUX_SYS_FUZZ_OPS_H
 
 #include "sys_fuzz.h"
+#include "ktls_util.h"
 
 /*
  * Make a socket safe to call anything on: non-blocking, and short
@@ -79,13 +80,40 @@ fail:
 	return -1;
 }
 
-/* Two muxes over a fresh TCP connection; the TCP fds stay sometimes. */
+/*
+ * kTLS on both ends of a TCP pair, in one of the suites afmux takes; now
+ * and then one direction of @c stays without keys (attach refuses it).
+ */
+static void sf_ktls(int c, int t, uint64_t *s)
+{
+	static const struct ktls_suite suites[] = {
+		{ "1.2/gcm128", TLS_1_2_VERSION, TLS_CIPHER_AES_GCM_128 },
+		{ "1.3/gcm256", TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_256 },
+		{ "1.3/chacha", TLS_1_3_VERSION, TLS_CIPHER_CHACHA20_POLY1305 },
+	};
+	const struct ktls_suite *st = &suites[sf_below(s, 3)];
+
+	if (ktls_ulp(c) || ktls_ulp(t))
+		return;
+	ktls_key(c, TLS_TX, st, 1);
+	ktls_key(t, TLS_RX, st, 1);
+	ktls_key(t, TLS_TX, st, 2);
+	if (sf_below(s, 8))
+		ktls_key(c, TLS_RX, st, 2);
+}
+
+/*
+ * Two muxes over a fresh TCP connection (over kTLS a third of the time);
+ * the TCP fds stay sometimes.
+ */
 static void sf_op_connect(uint64_t *s)
 {
 	int c, t, m1, m2;
 
 	if (sf_tcp_pair(&c, &t))
 		return;
+	if (!sf_below(s, 3))
+		sf_ktls(c, t, s);
 	m1 = sf_mux();
 	m2 = sf_below(s, 8) ? sf_mux() : -1;	/* else a raw TCP peer */
 	if (m1 >= 0)

@@ -23,6 +23,11 @@
  * sendfile, shutdown and connect on the TCP fd fail with EBUSY, and
  * getsockopt(TCP_ULP) reads "afmux" (docs/security.md).  Closing it is
  * fine: the mux holds its own reference.
+ *
+ * A TCP socket carrying kTLS, with keys for both directions, attaches too:
+ * the connection then runs inside TLS (afmux(7), "Over TLS";
+ * docs/protocol.md section 11), TCP_ULP still reads "tls", and
+ * setsockopt(SOL_TLS, ...) on it fails with EBUSY.
  */
 #ifndef _UAPI_LINUX_AFMUX_H
 #define _UAPI_LINUX_AFMUX_H
@@ -57,10 +62,13 @@
  * Errors: EBADF (@fd not open), ENOTSOCK, EPROTONOSUPPORT (not TCP),
  * ENOTCONN (not connected), EINVAL (listening, or nonzero @flags or
  * @reserved), EISCONN (this mux socket is already attached), EBUSY (the
- * TCP socket is owned by an upper layer: kTLS or another ULP, sockmap,
+ * TCP socket is owned by an upper layer: a ULP other than kTLS, sockmap,
  * KCM, or a mux socket - now or before: a TCP socket once attached stays
- * afmux's).  ATTACH never waits for room in TCP: the preface waits in the
- * mux.
+ * afmux's; or a kTLS read or write is under way), ENOKEY (kTLS without
+ * keys for both directions), EOPNOTSUPP (kTLS with a TLS version other
+ * than 1.2 and 1.3, a cipher other than AES-GCM-128/256 and
+ * ChaCha20-Poly1305, or offloaded to a device), ENOMEM.  ATTACH never
+ * waits for room in TCP: the preface waits in the mux.
  */
 struct afmux_attach {
 	__s32	fd;

@@ -10,7 +10,14 @@
 #define ITER_SOURCE		1
 #define MSG_SPLICE_PAGES	0x8000000
 
+struct msghdr;
 struct sock;
+struct proto {
+	int (*sendmsg)(struct sock *sk, struct msghdr *msg, size_t len);
+};
+struct sock {
+	struct proto *sk_prot;
+};
 struct page;
 struct bio_vec {
 	struct page *bv_page;
