@@ -56,6 +56,44 @@ int afmux_socket(int flags);
 struct mux;
 
 struct mux *mux_new(int tcp_fd);
+
+/*
+ * mux_new_tls() is mux_new() over TLS: a TLS 1.3 or 1.2 handshake on
+ * @tcp_fd (GnuTLS; AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305, no
+ * session tickets), the record keys of both directions handed to kernel
+ * TLS, then the attach - so every stream is encrypted on the wire and
+ * stays an ordinary fd (afmux(7), "Over TLS").  Both ends must use it (or
+ * any TLS peer that hands its keys to kTLS and runs a mux on top).
+ *
+ * @server: this end is the TLS server: @cert and @key are required, and
+ *	with @ca the client must present a certificate @ca signed.
+ * Otherwise the client: the server's certificate must be valid for
+ * @hostname (also sent as SNI) and signed by @ca (PEM file) or, without
+ * @ca, by the system's CAs; @insecure skips that check (tests only).
+ * @cert and @key (PEM files) are the client's own for mutual TLS.
+ *
+ * The handshake blocks (on a non-blocking @tcp_fd it polls).  kTLS must
+ * be available: "modprobe tls" if setsockopt(TCP_ULP) fails with ENOENT
+ * for an unprivileged caller.  Returns NULL with errno set: EKEYREJECTED
+ * (the peer's certificate was not accepted), EPROTO (the handshake
+ * failed), EOPNOTSUPP (a cipher kTLS does not take was negotiated),
+ * ENOENT (a file is missing, or no kTLS), EINVAL (bad options or files),
+ * or mux_new()'s errors; mux_tls_error() then says why in a sentence (per
+ * thread, until the next call).  @tcp_fd is not closed either way; after
+ * a failed handshake it is no use for anything but close().  Needs
+ * -lgnutls when linking libafmux statically (pkg-config --static).
+ */
+struct mux_tls {
+	int server;
+	const char *cert;
+	const char *key;
+	const char *ca;
+	const char *hostname;
+	int insecure;
+};
+
+struct mux *mux_new_tls(int tcp_fd, const struct mux_tls *tls);
+const char *mux_tls_error(void);
 int mux_send(struct mux *m, const char *key);
 int mux_receive(struct mux *m, char *key, size_t keysz);
 int mux_close(struct mux *m);

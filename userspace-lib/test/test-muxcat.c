@@ -3,11 +3,14 @@
  * test-muxcat.c - host unit tests (no module needed) for libafmux's
  * argument checking and for muxcat's option parsing, key encodings and
  * copying.  Built by "make -C userspace-lib test", with ASan/UBSan and
- * under valgrind.  It #includes both sources to reach their statics.
+ * under valgrind.  It #includes the sources to reach their statics.
  */
 #define MUXCAT_TEST
 #include "../afmux.c"
 #include "../muxcat.c"
+#include "../muxcat_args.c"
+#include "../muxcat_copy.c"
+#include "../muxcat_exec.c"
 
 #include <sys/mman.h>
 
