@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # muxcat.sh - userspace-lib/muxcat end to end over the afmux module: a 50 MB
 # file through send/recv, dd | send into recv | sha256sum, a tree through
-# tar and exec, exec's environment, and recv -d writing one ID-KEY file
-# per stream.  Both ends run here on 127.0.0.1: a listener on port 0 (its
+# tar and exec, exec's environment, recv -d writing one ID-KEY file per
+# stream, and --tls (certificates made here with openssl): a file through
+# a verified TLS connection, refused with the wrong CA.  Both ends run here on 127.0.0.1: a listener on port 0 (its
 # -v output says the port) and a connecting muxcat.  Needs root in a test
 # VM with the module loaded.  TAP output; exit status 0 only if all passed.
 #
@@ -36,7 +37,8 @@ listen() {
 	PORT=
 	mkfifo "$W/$name.fifo" || return 1
 	{
-		timeout "$TO" "$MUXCAT" -v -l 127.0.0.1 0 "$@" \
+		# shellcheck disable=SC2086 # LOPTS: words, no spaces
+		timeout "$TO" "$MUXCAT" -v -l ${LOPTS:-} 127.0.0.1 0 "$@" \
 			2>"$W/$name.fifo"
 		echo $? >"$W/$name.rc"
 	} | ${LPIPE:-cat} >"$W/$name.out" &
@@ -65,8 +67,10 @@ lwait() {
 	wait "$DRAIN"
 	LRC=$(cat "$W/$LNAME.rc" 2>/dev/null || echo none)
 }
-# conn ARGS...: the connecting muxcat, to 127.0.0.1 $PORT.
-conn() { timeout "$TO" "$MUXCAT" -v 127.0.0.1 "$PORT" "$@"; }
+# conn ARGS...: the connecting muxcat, to 127.0.0.1 $PORT (options
+# before HOST in COPTS, as LOPTS for listen).
+# shellcheck disable=SC2086
+conn() { timeout "$TO" "$MUXCAT" -v ${COPTS:-} 127.0.0.1 "$PORT" "$@"; }
 # statuses WANT NAME GOT: one TAP line; on failure, both ends' stderr.
 statuses() {
 	if [ "$3" = "$1" ]; then
@@ -180,6 +184,54 @@ else
 	nok "recv -d DIR: files: no listener"
 	for i in 0 1 2; do nok "recv -d: key '${keys[i]}': no listener"; done
 fi
+
+# 6. --tls: a CA, a server certificate for 127.0.0.1 it signed, and a CA
+# that signed nothing.
+modprobe tls 2>/dev/null
+o() { openssl "$@" 2>>"$W/openssl.err"; }
+k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
+# shellcheck disable=SC2086
+if o req -x509 $k -keyout "$W/ca.key" -out "$W/ca.pem" -subj /CN=ca -days 2 &&
+   o req -x509 $k -keyout "$W/other.key" -out "$W/other.pem" -subj /CN=o -days 2 &&
+   o req $k -keyout "$W/srv.key" -out "$W/srv.csr" -subj /CN=localhost &&
+   echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$W/srv.ext" &&
+   o x509 -req -in "$W/srv.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" \
+	-CAcreateserial -out "$W/srv.pem" -days 2 -extfile "$W/srv.ext"; then
+	certs=1
+else
+	certs=0
+	diag "$W/openssl.err"
+fi
+LOPTS="--tls --cert $W/srv.pem --key $W/srv.key"
+if [ $certs = 1 ] && LPIPE=sha256sum listen tls recv; then
+	COPTS="--tls --ca $W/ca.pem" conn send secret "$W/big" \
+		>"$W/conn.out" 2>"$W/conn.err"
+	CRC=$?
+	lwait
+	statuses 00 "--tls: send 50MB-FILE -> recv | sha256sum: both exit 0" \
+		"$CRC$LRC"
+	t "--tls: the sum matches" \
+		test "$(cut -d' ' -f1 "$W/tls.out")" = "$(sum "$W/big")"
+else
+	nok "--tls: send -> recv: no listener"
+	nok "--tls: the sum: no listener"
+fi
+if [ $certs = 1 ] && listen tlsbad recv; then
+	COPTS="--tls --ca $W/other.pem" conn send secret "$W/f3" \
+		>"$W/conn.out" 2>"$W/conn.err"
+	CRC=$?
+	lwait
+	if [ "$CRC" = 1 ] && [ "$LRC" != 0 ] &&
+	   grep -q "^muxcat: TLS: the peer's certificate" "$W/conn.err"; then
+		ok "--tls with the wrong CA: refused, both exit non-zero"
+	else
+		nok "--tls with the wrong CA: exit statuses $CRC$LRC"
+		diag "$W/conn.err" "$W/tlsbad.err"
+	fi
+else
+	nok "--tls with the wrong CA: no listener"
+fi
+LOPTS=
 
 echo "1..$n"
 echo "# Totals: pass:$((n - failed)) fail:$failed xfail:0 xpass:0 skip:0 error:0"

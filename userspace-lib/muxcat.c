@@ -689,9 +689,20 @@ static int muxcat(const struct opts *o)
 	tcp = o->listen ? tcp_listen(o) : tcp_connect(o);
 	if (tcp < 0)
 		goto out;
-	m = mux_new(tcp);
+	if (o->tls) {
+		struct mux_tls t = o->tls_opts;
+
+		t.hostname = o->host;
+		m = mux_new_tls(tcp, &t);
+	} else {
+		m = mux_new(tcp);
+	}
 	err = errno;
 	close(tcp);		/* the mux holds its own reference */
+	if (!m && o->tls) {
+		msg(0, "TLS: %s", mux_tls_error());
+		goto out;
+	}
 	if (!m) {
 		msg(err, "attaching the TCP connection to an AF_MUX socket");
 		goto out;

@@ -9,6 +9,7 @@
 #define MUXCAT_H
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>

@@ -8,7 +8,9 @@
 int verbose;
 
 const char usage_text[] =
-"usage: muxcat [-l] [-4|-6] [-x] [-v] [-w BYTES] HOST PORT MODE [ARGS...]\n"
+"usage: muxcat [-l] [-4|-6] [-x] [-v] [-w BYTES]\n"
+"              [--tls [--cert FILE --key FILE] [--ca FILE] [--insecure]]\n"
+"              HOST PORT MODE [ARGS...]\n"
 "\n"
 "Connects to HOST PORT over TCP (with -l: listens there and accepts one\n"
 "connection), attaches the connection to an AF_MUX socket and runs MODE\n"
@@ -21,6 +23,15 @@ const char usage_text[] =
 "  -v        report the connection and each stream (ID, key; send: the\n"
 "            bytes sent and received) on stderr\n"
 "  -w BYTES  receive window of each stream, 4k to 64m (suffix k, m)\n"
+"  --tls     run the connection inside TLS (1.3 or 1.2, in the kernel's\n"
+"            TLS once the handshake is done); the other end needs --tls\n"
+"            too.  The client checks the server's certificate against\n"
+"            --ca (else the system's CAs) and HOST\n"
+"  --cert FILE, --key FILE\n"
+"            this end's certificate and key (PEM); required with -l\n"
+"  --ca FILE the CAs (PEM) to check the peer with; with -l the client\n"
+"            must then show a certificate they signed\n"
+"  --insecure  (client) do not check the server's certificate: tests only\n"
 "  -h        this help\n"
 "\n"
 "Modes:\n"
@@ -320,6 +331,40 @@ static int mode_options(int argc, char **argv, const char *optstring,
 	return 0;
 }
 
+/* --tls and what goes with it. */
+enum { OPT_TLS = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_INSECURE };
+
+static const struct option long_options[] = {
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The TLS options make sense together (after the others are read). */
+static int tls_args(struct opts *o)
+{
+	struct mux_tls *t = &o->tls_opts;
+
+	if (!o->tls) {
+		if (t->cert || t->key || t->ca || t->insecure)
+			return usage_error("--cert, --key, --ca and --insecure need --tls");
+		return 0;
+	}
+	if (!t->cert != !t->key)
+		return usage_error("--cert and --key go together");
+	if (o->listen && !t->cert)
+		return usage_error("--tls with -l needs --cert and --key");
+	if (o->listen && t->insecure)
+		return usage_error("--insecure is for the client (without -l)");
+	if (t->insecure && t->ca)
+		return usage_error("--insecure and --ca exclude each other");
+	t->server = o->listen;
+	return 0;
+}
+
 /*
  * Fills @o from the command line.  Returns 0, PARSE_HELP for -h, or
  * EXIT_USAGE after printing what is wrong.  @argv must be NULL-terminated
@@ -337,8 +382,24 @@ int parse_args(int argc, char **argv, struct opts *o)
 	optind = 0;
 	opterr = 0;
 	/* "+": stop at HOST, so a mode's options stay the mode's. */
-	while ((c = getopt(argc, argv, "+:46hlvxw:")) != -1) {
+	while ((c = getopt_long(argc, argv, "+:46hlvxw:", long_options,
+				NULL)) != -1) {
 		switch (c) {
+		case OPT_TLS:
+			o->tls = 1;
+			break;
+		case OPT_CERT:
+			o->tls_opts.cert = optarg;
+			break;
+		case OPT_KEY:
+			o->tls_opts.key = optarg;
+			break;
+		case OPT_CA:
+			o->tls_opts.ca = optarg;
+			break;
+		case OPT_INSECURE:
+			o->tls_opts.insecure = 1;
+			break;
 		case '4':
 			fam4 = 1;
 			o->family = AF_INET;
@@ -365,14 +426,23 @@ int parse_args(int argc, char **argv, struct opts *o)
 						   AFMUX_WINDOW_MAX, optarg);
 			break;
 		case ':':
+			if (optopt >= OPT_TLS)
+				return usage_error("option %s needs an argument",
+						   argv[optind - 1]);
 			return usage_error("option -%c needs an argument",
 					   optopt);
 		default:
-			return usage_error("unknown option -%c", optopt);
+			if (optopt)
+				return usage_error("unknown option -%c", optopt);
+			return usage_error("unknown option %s",
+					   argv[optind - 1]);
 		}
 	}
 	if (fam4 && fam6)
 		return usage_error("-4 and -6 exclude each other");
+	r = tls_args(o);
+	if (r)
+		return r;
 	left = argc - optind;
 	if (left < 3)
 		return usage_error(left == 0 ? "missing HOST, PORT and MODE" :

@@ -267,6 +267,26 @@ static void test_parse(void)
 	CHECK(parse(argv, &o) == 0 && o.npairs == 1 &&
 	      !strcmp(o.pairs[1], "f"));
 	CHECK(parse(ARGV("h", "p", "send", ""), &o) == 0 && o.npairs == 1);
+	/* --tls and its company */
+	CHECK(parse(ARGV("--tls", "h", "p", "recv"), &o) == 0 && o.tls &&
+	      !o.tls_opts.server && !o.tls_opts.insecure);
+	CHECK(parse(ARGV("--tls", "--insecure", "h", "p", "recv"), &o) == 0 &&
+	      o.tls_opts.insecure);
+	CHECK(parse(ARGV("--tls", "--ca", "c.pem", "h", "p", "recv"), &o) == 0 &&
+	      !strcmp(o.tls_opts.ca, "c.pem"));
+	CHECK(parse(ARGV("-l", "--tls", "--cert", "a", "--key", "b", "", "1",
+			 "recv"), &o) == 0 && o.tls_opts.server &&
+	      !strcmp(o.tls_opts.cert, "a") && !strcmp(o.tls_opts.key, "b"));
+	CHECK(parse(ARGV("-l", "--tls", "", "1", "recv"), &o) == EXIT_USAGE);
+	CHECK(parse(ARGV("--tls", "--cert", "a", "h", "p", "recv"), &o) ==
+	      EXIT_USAGE);
+	CHECK(parse(ARGV("--ca", "c", "h", "p", "recv"), &o) == EXIT_USAGE);
+	CHECK(parse(ARGV("--tls", "--insecure", "--ca", "c", "h", "p", "recv"),
+		    &o) == EXIT_USAGE);
+	CHECK(parse(ARGV("-l", "--tls", "--insecure", "--cert", "a", "--key",
+			 "b", "", "1", "recv"), &o) == EXIT_USAGE);
+	CHECK(parse(ARGV("--tls", "--ca"), &o) == EXIT_USAGE);
+	CHECK(parse(ARGV("--tlsx", "h", "p", "recv"), &o) == EXIT_USAGE);
 	argv = ARGV("h", "p", "send", "--", "-k");
 	CHECK(parse(argv, &o) == 0 && !strcmp(o.pairs[0], "-k"));
 	argv = ARGV("h", "p", "send", "-");
