@@ -143,7 +143,8 @@ struct afmux_conn {
 	struct socket *tcp;
 	struct sock *tsk;
 	struct afmux_tcp_cbs saved;	/* TCP's own callbacks */
-	struct afmux_ktls *ktls;	/* over kTLS; NULL over plain TCP */
+	/* Over kTLS; NULL over plain TCP.  Set before the claim. */
+	struct afmux_ktls *ktls;
 
 	/* Receive side: under the TCP socket lock (see top of file). */
 	struct afmux_parser parser;
@@ -340,6 +341,7 @@ static inline bool afmux_stream_rx_done(const struct afmux_stream *st)
 }
 
 extern struct workqueue_struct *afmux_wq;
+extern struct workqueue_struct *afmux_unbound_wq;
 
 /* memory.c: receive credit charged as the mux socket's memory */
 extern atomic_long_t afmux_memory_allocated;

@@ -28,11 +28,20 @@
 #include "takeover.h"
 #include "trace.h"
 
-/* Queue @w holding a conn reference; none is kept if already queued. */
+/*
+ * Queue @w holding a conn reference; none is kept if already queued.
+ * Over kTLS rx_work decrypts: it goes to an unbound queue, so that it
+ * runs on an idle CPU rather than on the one whose softirq queued it -
+ * on loopback the sender's, which then encrypts and decrypts alone.
+ */
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w)
 {
+	struct workqueue_struct *wq = afmux_wq;
+
+	if (conn->ktls && w == &conn->rx_work)
+		wq = afmux_unbound_wq;
 	sock_hold(&conn->sk);
-	if (!queue_work(afmux_wq, w))
+	if (!queue_work(wq, w))
 		sock_put(&conn->sk);
 }
 
@@ -139,22 +148,28 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	mutex_lock(&conn->tx_mutex);
 	lock_sock(tsk);
 	if (afmux_takeover_is_tls(tsk)) {
+		/*
+		 * Set before the claim: its callbacks may queue rx_work at
+		 * once, which must take the kTLS path.
+		 */
 		kt = kzalloc(sizeof(*kt), GFP_KERNEL_ACCOUNT);
+		if (kt) {
+			kt->base = READ_ONCE(tcp->ops);	/* kTLS's own */
+			conn->ktls = kt;
+		}
 		err = kt ? afmux_takeover_claim_tls(tsk, conn, &afmux_ktls_cbs,
 						    &conn->saved) : -ENOMEM;
-		if (!err)
-			kt->base = afmux_takeover_tls_base(tcp);
 	} else {
 		err = afmux_takeover_claim(tsk, conn, &afmux_conn_tcp_cbs,
 					   &conn->saved);
 	}
 	if (err) {
+		conn->ktls = NULL;
 		release_sock(tsk);
 		mutex_unlock(&conn->tx_mutex);
 		kfree(kt);
 		goto err_unlock;
 	}
-	conn->ktls = kt;
 	/*
 	 * Keep little waiting unsent in TCP (unless the user chose a limit):
 	 * frames wait in their streams, where the pump's round robin orders

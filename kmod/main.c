@@ -19,6 +19,8 @@ MODULE_PARM_DESC(family, "address family number to register AF_MUX as (default "
 
 /* Connection work (receive, transmit, teardown); see conn.c. */
 struct workqueue_struct *afmux_wq;
+/* Work that may run on any CPU: a kTLS connection's rx_work. */
+struct workqueue_struct *afmux_unbound_wq;
 
 static int __init afmux_init(void)
 {
@@ -33,35 +35,40 @@ static int __init afmux_init(void)
 	afmux_wq = alloc_workqueue("afmux", WQ_HIGHPRI, 0);
 	if (!afmux_wq)
 		return -ENOMEM;
-	err = afmux_netns_init();
-	if (err) {
-		destroy_workqueue(afmux_wq);
-		return err;
+	afmux_unbound_wq = alloc_workqueue("afmux_unbound",
+					   WQ_UNBOUND | WQ_HIGHPRI, 0);
+	if (!afmux_unbound_wq) {
+		err = -ENOMEM;
+		goto err_wq;
 	}
+	err = afmux_netns_init();
+	if (err)
+		goto err_unbound;
 	err = afmux_takeover_init();
 	if (err) {
-		afmux_netns_exit();
-		destroy_workqueue(afmux_wq);
 		pr_err("cannot register the afmux TCP ULP: %d\n", err);
-		return err;
+		goto err_netns;
 	}
 	err = afmux_family_register(family);
-	if (err) {
-		afmux_takeover_exit();
-		afmux_netns_exit();
-		destroy_workqueue(afmux_wq);
-	}
-	if (err == -EEXIST) {
+	if (err == -EEXIST)
 		pr_err("address family %d is already registered by another protocol; load with family=N to pick a free number\n",
 		       family);
-		return err;
-	}
-	if (err) {
+	else if (err)
 		pr_err("cannot register address family %d: %d\n", family, err);
-		return err;
-	}
+	if (err)
+		goto err_takeover;
 	pr_info("AF_MUX registered as address family %d\n", family);
 	return 0;
+
+err_takeover:
+	afmux_takeover_exit();
+err_netns:
+	afmux_netns_exit();
+err_unbound:
+	destroy_workqueue(afmux_unbound_wq);
+err_wq:
+	destroy_workqueue(afmux_wq);
+	return err;
 }
 
 static void __exit afmux_exit(void)
@@ -69,6 +76,7 @@ static void __exit afmux_exit(void)
 	afmux_family_unregister(family);
 	afmux_takeover_exit();
 	afmux_netns_exit();
+	destroy_workqueue(afmux_unbound_wq);
 	destroy_workqueue(afmux_wq);
 }
 
