@@ -427,6 +427,7 @@ int afmux_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	struct afmux_conn *conn = desc->arg.data;
 	int used;
 
+	lockdep_assert(lockdep_sock_is_held(conn->tsk));
 	WRITE_ONCE(conn->rx_stamp, jiffies);	/* for the keepalive */
 	/* 0 ends tcp_read_sock(): the bytes stay in TCP's queue. */
 	if (test_bit(AFMUX_C_RX_PAUSED, &conn->flags))
@@ -466,6 +467,7 @@ bool afmux_rx_parsed(struct afmux_conn *conn, int error)
 {
 	struct sock *tsk = conn->tsk;
 
+	lockdep_assert(lockdep_sock_is_held(tsk));
 	if (error == -ESHUTDOWN)
 		return true;	/* failed while reading: already handled */
 	if (!error)

@@ -736,6 +736,7 @@ void afmux_tx_work(struct work_struct *work)
  */
 void afmux_tx_room(struct afmux_conn *conn, struct sock *tsk)
 {
+	lockdep_assert_held(&tsk->sk_callback_lock);
 	if (!tsk->sk_socket || !sk_stream_is_writeable(tsk))
 		return;
 	/*
