@@ -18,6 +18,13 @@
  *        connection is done ("until the client's last one").
  * afmux: one TCP connection attached to an AF_MUX socket (libafmux);
  *        streams are AF_MUX stream fds opened with an empty key.
+ * ktls, afmux-ktls: the same inside TLS 1.3 with AES-128-GCM in the
+ *        kernel (libafmux's mux_tls_handshake(), GnuTLS): ktls makes the
+ *        handshake on every TCP connection, afmux-ktls on its one before
+ *        the attach.  The server's certificate and key are the PEM files
+ *        $MUXBENCH_CERT and $MUXBENCH_KEY; the client does not check them
+ *        (as every TLS contender of bench/run).  bulk's result line
+ *        names the cipher kTLS got (cipher=).
  * Both set TCP_NODELAY on their TCP sockets, as afmux's attach and Go's
  * net package (under yamux and smux) do.
  *
@@ -60,10 +67,15 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/tls.h>
 
 #include <linux/afmux.h>
 #include "afmux.h"
 #include "../selftests/util.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS		282
+#endif
 
 #define IO		(64 * 1024)
 #define MAX_WORKERS	4
@@ -73,6 +85,8 @@
 #define SENDFILE_PATH	"/dev/shm/muxbench-64M"
 
 static bool use_afmux;
+static bool use_tls;
+static const char *tls_cipher = "";
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -142,6 +156,41 @@ static void nodelay(int fd)
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * ktls, afmux-ktls: the TLS handshake on a connected TCP socket, its keys
+ * to kTLS; the cipher kTLS got is remembered for the result line.
+ */
+static void tls_handshake(int fd, bool server)
+{
+	struct mux_tls t = { .server = server, .insecure = !server };
+	struct tls_crypto_info ci;	/* this size: the version and cipher */
+	socklen_t len = sizeof(ci);
+
+	if (server) {
+		t.cert = getenv("MUXBENCH_CERT");
+		t.key = getenv("MUXBENCH_KEY");
+		if (!t.cert || !t.key)
+			die("ktls: set MUXBENCH_CERT and MUXBENCH_KEY");
+	}
+	if (mux_tls_handshake(fd, &t))
+		die("TLS: %s", mux_tls_error());
+	if (getsockopt(fd, SOL_TLS, TLS_TX, &ci, &len))
+		die("getsockopt(TLS_TX):");
+	switch (ci.cipher_type) {
+	case TLS_CIPHER_AES_GCM_128:
+		tls_cipher = "aes-128-gcm";
+		break;
+	case TLS_CIPHER_AES_GCM_256:
+		tls_cipher = "aes-256-gcm";
+		break;
+	case TLS_CIPHER_CHACHA20_POLY1305:
+		tls_cipher = "chacha20-poly1305";
+		break;
+	default:
+		tls_cipher = "other";
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -471,6 +520,8 @@ static int server(int port)
 			die("accept:");
 		close(lfd);
 		nodelay(tcp);
+		if (use_tls)
+			tls_handshake(tcp, true);
 		m = mux_new(tcp);
 		if (!m)
 			die("mux_new:");
@@ -537,6 +588,8 @@ static int server(int port)
 
 					if (s >= 0) {
 						nodelay(s);
+						if (use_tls)
+							tls_handshake(s, true);
 						add_stream(s);
 						continue;
 					}
@@ -588,6 +641,8 @@ static int tcp_connect(void)
 	if (connect(fd, (struct sockaddr *)&peer, sizeof(peer)))
 		die("connect:");
 	nodelay(fd);
+	if (use_tls)
+		tls_handshake(fd, false);
 	return fd;
 }
 
@@ -641,6 +696,8 @@ static void client_setup(const char *host, int port)
 		if (tcp < 0 || connect(tcp, (struct sockaddr *)&peer, sizeof(peer)))
 			die("connect to %s:%d:", host, port);
 		nodelay(tcp);
+		if (use_tls)
+			tls_handshake(tcp, false);
 		cmux = mux_new(tcp);
 		if (!cmux)
 			die("mux_new:");
@@ -847,8 +904,9 @@ static void w_bulk(int argc, char **argv)
 	}
 	for (uint64_t i = 0; i < streams; i++)
 		pthread_join(jobs[i].thread, NULL);
-	printf("result bulk seconds=%.6f bytes=%llu\n", now() - t0,
-	       (unsigned long long)(per * streams));
+	printf("result bulk seconds=%.6f bytes=%llu%s%s\n", now() - t0,
+	       (unsigned long long)(per * streams), *tls_cipher ? " cipher=" : "",
+	       tls_cipher);
 }
 
 static void w_small(int argc, char **argv)
@@ -1074,8 +1132,8 @@ static const struct {
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fputs("usage: muxbench tcp|afmux server PORT\n"
-	      "       muxbench tcp|afmux client HOST PORT WORKLOAD [key=value ...]\n"
+	fputs("usage: muxbench tcp|afmux|ktls|afmux-ktls server PORT\n"
+	      "       muxbench tcp|afmux|ktls|afmux-ktls client HOST PORT WORKLOAD [key=value ...]\n"
 	      "WORKLOAD: bulk small pingpong openclose idle (docs/benchmarks.md)\n",
 	      stderr);
 	exit(2);
@@ -1085,9 +1143,10 @@ int main(int argc, char **argv)
 {
 	if (argc < 4)
 		usage();
-	if (!strcmp(argv[1], "afmux"))
-		use_afmux = true;
-	else if (strcmp(argv[1], "tcp"))
+	use_afmux = !strncmp(argv[1], "afmux", 5);
+	use_tls = strstr(argv[1], "ktls");
+	if (strcmp(argv[1], "afmux") && strcmp(argv[1], "tcp") &&
+	    strcmp(argv[1], "ktls") && strcmp(argv[1], "afmux-ktls"))
 		usage();
 	if (!strcmp(argv[2], "server") && argc == 4)
 		return server(atoi(argv[3]));

@@ -3,8 +3,8 @@
  * peer-h2.c - the "h2" contender of docs/benchmarks.md: the server and
  * client of its command-line contract over HTTP/2 (nghttp2), nothing else.
  *
- *   peer-h2 server PORT
- *   peer-h2 client HOST PORT WORKLOAD [key=value ...]     (HOST: IPv4)
+ *   peer-h2 [tls] server PORT
+ *   peer-h2 [tls] client HOST PORT WORKLOAD [key=value ...]   (HOST: IPv4)
  *
  * One TCP connection (TCP_NODELAY on both ends) carries cleartext HTTP/2
  * with prior knowledge: the client sends the connection preface at once,
@@ -37,6 +37,15 @@
  * arrive and for E/I bytes once it has echoed them, so an echo stream's
  * window covers its echo backlog; the client uses automatic WINDOW_UPDATE.
  *
+ * With "tls" (the h2-tls contender): the same inside TLS 1.3 with
+ * TLS_AES_128_GCM_SHA256, in userspace (OpenSSL; no kTLS, no session
+ * tickets), the server's certificate and key from the PEM files
+ * $MUXBENCH_CERT and $MUXBENCH_KEY, not checked by the client (as every
+ * TLS contender of bench/run).  The handshake runs before the socket turns
+ * non-blocking; afterwards each read gathers decrypted records up to 64
+ * KiB, and what OpenSSL holds decrypted counts as readable.  bulk's
+ * result line names the cipher (cipher=).
+ *
  * Deviations from the contract: bulk wants bytes divisible by streams (as
  * peer-go); idle "closes everything" with one GOAWAY and the end of the
  * TCP connection rather than stream by stream.  Any error, short count or
@@ -59,6 +68,8 @@
 #include <sys/socket.h>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define IO		(64 * 1024)	/* socket reads; bulk writes */
 #define STREAM_WINDOW	(256 * 1024)
@@ -169,6 +180,7 @@ struct stream {
 
 struct conn {
 	int fd;
+	SSL *ssl;		/* h2-tls; NULL: cleartext */
 	bool server;
 	bool eof;		/* the peer closed the TCP connection */
 	bool closing;		/* client: GOAWAY sent */
@@ -225,10 +237,109 @@ static void stream_kick(struct conn *c, struct stream *s)
 
 /* ---- output: nghttp2 -> out buffer -> socket ------------------------- */
 
+/* ---- the socket, or TLS over it --------------------------------------- */
+
+static bool use_tls;
+
+static void __attribute__((noreturn)) tls_die(const char *what)
+{
+	die("TLS %s: %s", what, ERR_error_string(ERR_get_error(), NULL));
+}
+
+/* The handshake on the still blocking @c->fd. */
+static void tls_start(struct conn *c)
+{
+	SSL_CTX *ctx = SSL_CTX_new(c->server ? TLS_server_method() :
+				   TLS_client_method());
+
+	if (!ctx ||
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") ||
+	    !SSL_CTX_set_num_tickets(ctx, 0))
+		tls_die("context");
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (c->server) {
+		const char *cert = getenv("MUXBENCH_CERT");
+		const char *key = getenv("MUXBENCH_KEY");
+
+		if (!cert || !key)
+			die("tls: set MUXBENCH_CERT and MUXBENCH_KEY");
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+			tls_die("certificate");
+	}
+	c->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);		/* the SSL holds a reference */
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
+		tls_die("session");
+	if ((c->server ? SSL_accept(c->ssl) : SSL_connect(c->ssl)) != 1)
+		tls_die("handshake");
+}
+
+/* send(2), or SSL_write: -1 with EAGAIN when it would block. */
+static ssize_t io_send(struct conn *c, const void *p, size_t n)
+{
+	size_t done;
+	int r;
+
+	if (!c->ssl)
+		return send(c->fd, p, n, MSG_NOSIGNAL);
+	r = SSL_write_ex(c->ssl, p, n, &done);
+	if (r > 0)
+		return (ssize_t)done;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	}
+	tls_die("write");
+}
+
+/*
+ * recv(2), or SSL_read until @n bytes or no more for now: one SSL_read
+ * returns one record (16 KiB at most).  0 at the peer's end.
+ */
+static ssize_t io_recv(struct conn *c, void *p, size_t n)
+{
+	size_t got = 0, k;
+	int r;
+
+	if (!c->ssl)
+		return recv(c->fd, p, n, 0);
+	while (got < n) {
+		r = SSL_read_ex(c->ssl, (uint8_t *)p + got, n - got, &k);
+		if (r > 0) {
+			got += k;
+			continue;
+		}
+		switch (SSL_get_error(c->ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+		case SSL_ERROR_WANT_WRITE:
+			if (got)
+				return (ssize_t)got;
+			errno = EAGAIN;
+			return -1;
+		case SSL_ERROR_ZERO_RETURN:	/* stays: returns 0 again */
+			return (ssize_t)got;
+		}
+		tls_die("read");
+	}
+	return (ssize_t)got;
+}
+
+/* Decrypted bytes wait in OpenSSL: readable without the socket. */
+static bool io_pending(struct conn *c)
+{
+	return c->ssl && SSL_has_pending(c->ssl);
+}
+
 static void out_flush(struct conn *c)
 {
 	while (c->olen) {
-		ssize_t n = send(c->fd, c->out + c->ooff, c->olen, MSG_NOSIGNAL);
+		ssize_t n = io_send(c, c->out + c->ooff, c->olen);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -585,7 +696,7 @@ static void pump_out(struct conn *c)
 static void pump_in(struct conn *c)
 {
 	for (int i = 0; i < 8; i++) {
-		ssize_t n = recv(c->fd, c->rbuf, IO, 0), rv;
+		ssize_t n = io_recv(c, c->rbuf, IO), rv;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -623,12 +734,12 @@ static bool run_once(struct conn *c, int extra)
 	pump_out(c);
 	if (c->olen)
 		p[0].events |= POLLOUT;
-	if (poll(p, extra >= 0 ? 2 : 1, -1) < 0) {
+	if (poll(p, extra >= 0 ? 2 : 1, io_pending(c) ? 0 : -1) < 0) {
 		if (errno == EINTR)
 			return false;
 		die("poll:");
 	}
-	if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+	if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) || io_pending(c))
 		pump_in(c);
 	if (p[0].revents & POLLOUT)
 		out_flush(c);
@@ -656,8 +767,11 @@ static void conn_init(struct conn *c, int fd, bool server, const char *host,
 	int one = 1, rv;
 
 	*c = (struct conn){ .fd = fd, .server = server };
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		die("socket options:");
+	if (use_tls)
+		tls_start(c);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
 		die("socket options:");
 	c->out = xmalloc(OUT_CAP);
 	c->rbuf = xmalloc(IO);
@@ -709,6 +823,7 @@ static void conn_free(struct conn *c)
 	nghttp2_session_del(c->ss);	/* frees its streams without callbacks */
 	while (c->streams)
 		stream_free(c, c->streams);
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c->out);
 	free(c->rbuf);
@@ -776,10 +891,12 @@ static void client_close(struct conn *c)
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			die("poll:");
 	}
+	if (c->ssl)
+		SSL_shutdown(c->ssl);	/* close_notify, non-blocking */
 	if (shutdown(c->fd, SHUT_WR))
 		die("shutdown:");
 	for (;;) {
-		n = recv(c->fd, c->rbuf, IO, 0);
+		n = io_recv(c, c->rbuf, IO);
 		if (n == 0)
 			break;
 		if (n > 0 || errno == EINTR)
@@ -853,8 +970,9 @@ static void w_bulk(struct conn *c, int argc, char **argv)
 		    (unsigned long long)c->sunk);
 	client_close(c);
 	free(buf);
-	printf("result bulk seconds=%.6f bytes=%llu\n", secs,
-	       (unsigned long long)bytes);
+	printf("result bulk seconds=%.6f bytes=%llu%s%s\n", secs,
+	       (unsigned long long)bytes, c->ssl ? " cipher=" : "",
+	       c->ssl ? SSL_get_cipher_name(c->ssl) : "");
 }
 
 static void w_small(struct conn *c, int argc, char **argv)
@@ -1046,8 +1164,8 @@ static const struct {
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fputs("usage: peer-h2 server PORT\n"
-	      "       peer-h2 client HOST PORT WORKLOAD [key=value ...]\n"
+	fputs("usage: peer-h2 [tls] server PORT\n"
+	      "       peer-h2 [tls] client HOST PORT WORKLOAD [key=value ...]\n"
 	      "WORKLOAD: bulk small pingpong openclose idle (docs/benchmarks.md)\n",
 	      stderr);
 	exit(2);
@@ -1059,6 +1177,11 @@ int main(int argc, char **argv)
 	struct conn c;
 	int fd, port;
 
+	if (argc > 1 && !strcmp(argv[1], "tls")) {
+		use_tls = true;
+		argc--;
+		argv++;
+	}
 	if (argc == 3 && !strcmp(argv[1], "server"))
 		return server(atoi(argv[2]));
 	if (argc < 5 || strcmp(argv[1], "client"))

@@ -152,11 +152,8 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 		 * Set before the claim: its callbacks may queue rx_work at
 		 * once, which must take the kTLS path.
 		 */
-		kt = kzalloc(sizeof(*kt), GFP_KERNEL_ACCOUNT);
-		if (kt) {
-			kt->base = READ_ONCE(tcp->ops);	/* kTLS's own */
-			conn->ktls = kt;
-		}
+		kt = afmux_ktls_new(tcp);
+		conn->ktls = kt;
 		err = kt ? afmux_takeover_claim_tls(tsk, conn, &afmux_ktls_cbs,
 						    &conn->saved) : -ENOMEM;
 	} else {
@@ -167,7 +164,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 		conn->ktls = NULL;
 		release_sock(tsk);
 		mutex_unlock(&conn->tx_mutex);
-		kfree(kt);
+		afmux_ktls_free(kt);
 		goto err_unlock;
 	}
 	/*

@@ -382,6 +382,59 @@ void afmux_ktls_close_notify(struct afmux_conn *conn)
 	afmux_ktls_sendmsg(conn, &msg, sizeof(alert));
 }
 
+/**
+ * afmux_ktls_new - what a connection over the kTLS socket @tcp needs
+ * @tcp: a TCP socket with kTLS keys both ways (afmux_takeover_is_tls())
+ *
+ * Context: process; the caller holds @tcp's socket lock.
+ * Return: the new struct, or NULL if out of memory.
+ */
+struct afmux_ktls *afmux_ktls_new(struct socket *tcp)
+{
+	struct tls_context *ctx = tls_get_ctx(tcp->sk);
+	struct afmux_ktls *kt;
+
+	sock_owned_by_me(tcp->sk);
+	kt = kzalloc(sizeof(*kt), GFP_KERNEL_ACCOUNT);
+	if (!kt)
+		return NULL;
+	kt->base = READ_ONCE(tcp->ops);	/* kTLS's own */
+	kt->version = ctx->prot_info.version;
+	kt->cipher = ctx->prot_info.cipher_type;
+	return kt;
+}
+
+/**
+ * afmux_ktls_suite - the TLS version and cipher, for /proc/net/afmux
+ * @kt: a connection's kTLS part, or NULL over plain TCP
+ * @buf: at least 24 bytes
+ *
+ * Return: @buf: "1.3:aes-gcm-128" and the like, or "-" without kTLS.
+ */
+const char *afmux_ktls_suite(const struct afmux_ktls *kt, char *buf)
+{
+	const char *cipher;
+
+	if (!kt)
+		return "-";
+	switch (kt->cipher) {
+	case TLS_CIPHER_AES_GCM_128:
+		cipher = "aes-gcm-128";
+		break;
+	case TLS_CIPHER_AES_GCM_256:
+		cipher = "aes-gcm-256";
+		break;
+	case TLS_CIPHER_CHACHA20_POLY1305:
+		cipher = "chacha20-poly1305";
+		break;
+	default:
+		cipher = "?";	/* attach refuses the others */
+	}
+	snprintf(buf, 24, "%s:%s",
+		 kt->version == TLS_1_3_VERSION ? "1.3" : "1.2", cipher);
+	return buf;
+}
+
 void afmux_ktls_free(struct afmux_ktls *kt)
 {
 	if (!kt)

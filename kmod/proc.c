@@ -21,6 +21,7 @@
 
 #include "afmux.h"
 #include "counters.h"
+#include "ktls.h"
 #include "window.h"
 
 static atomic64_t afmux_conn_ids = ATOMIC64_INIT(0);
@@ -143,10 +144,11 @@ static int afmux_proc_conns_show(struct seq_file *seq, void *v)
 {
 	struct afmux_net *an = afmux_proc_an(seq);
 	struct afmux_conn *conn;
+	char suite[24];
 	bool attached;
 
 	if (v == &an->conns) {
-		seq_puts(seq, "id inode uid state err local peer streams opened accepted backlog orphans tx_bytes rx_bytes frames_tx frames_rx rx_credit\n");
+		seq_puts(seq, "id inode uid state err local peer streams opened accepted backlog orphans tx_bytes rx_bytes frames_tx frames_rx rx_credit tls\n");
 		return 0;
 	}
 	conn = list_entry(v, struct afmux_conn, net_node);
@@ -162,12 +164,14 @@ static int afmux_proc_conns_show(struct seq_file *seq, void *v)
 	} else {
 		seq_puts(seq, " - -");
 	}
-	seq_printf(seq, " %u %llu %llu %u %u %llu %llu %llu %llu %u\n",
+	/* ktls: set before ATTACHED, freed by the destructor. */
+	seq_printf(seq, " %u %llu %llu %u %u %llu %llu %llu %llu %u %s\n",
 		   conn->nr_streams, conn->stats.streams_opened,
 		   conn->stats.streams_accepted, conn->accept_len,
 		   conn->nr_orphans, conn->stats.bytes_tx,
 		   conn->stats.bytes_rx, conn->stats.frames_tx,
-		   conn->stats.frames_rx, conn->rx_charged);
+		   conn->stats.frames_rx, conn->rx_charged,
+		   afmux_ktls_suite(attached ? conn->ktls : NULL, suite));
 	spin_unlock_bh(&conn->lock);
 	return 0;
 }

@@ -25,94 +25,14 @@
 #include "kselftest_harness.h"
 #include "afmux.h"
 #include "util.h"
-
-#define OB_FIELDS	32
-
-/* The whole of @path, NUL-terminated, read @chunk bytes per read(). */
-static char *ob_read(const char *path, size_t chunk)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0 || !buf) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	for (;;) {
-		if (cap - len < chunk + 1) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, chunk);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len > (64u << 20))	/* a listing that never ends */
-			break;
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
-/*
- * Field @col of the line of @path whose field @key_col is @key (0: the
- * first data line), copied to @out; 0 if found.
- */
-static int ob_field(const char *path, const char *key_col, const char *key,
-		    const char *col, char *out, size_t outsz)
-{
-	char *text = ob_read(path, 4096), *line, *save = NULL;
-	char *names[OB_FIELDS], *f[OB_FIELDS];
-	int nn = 0, n, i, kc = -1, c = -1, ret = -1;
-
-	if (!text)
-		return -1;
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *s2 = NULL, *tok;
-
-		n = 0;
-		for (tok = strtok_r(line, " ", &s2); tok && n < OB_FIELDS;
-		     tok = strtok_r(NULL, " ", &s2))
-			f[n++] = tok;
-		if (!nn) {
-			memcpy(names, f, sizeof(f));
-			nn = n;
-			for (i = 0; i < nn; i++) {
-				if (key_col && !strcmp(names[i], key_col))
-					kc = i;
-				if (!strcmp(names[i], col))
-					c = i;
-			}
-			if (c < 0 || (key_col && kc < 0))
-				break;
-			continue;
-		}
-		if (n != nn || (key_col && strcmp(f[kc], key)))
-			continue;
-		snprintf(out, outsz, "%s", f[c]);
-		ret = 0;
-		break;
-	}
-	free(text);
-	return ret;
-}
+#include "proc_util.h"
 
 static unsigned long long ob_num(const char *path, const char *key_col,
 				 const char *key, const char *col)
 {
 	char v[64];
 
-	if (ob_field(path, key_col, key, col, v, sizeof(v)))
+	if (proc_field(path, key_col, key, col, v, sizeof(v)))
 		return ~0ULL;
 	return strtoull(v, NULL, 10);
 }
@@ -138,7 +58,7 @@ static int ob_conn_field(struct mux *m, const char *col, char *out,
 	if (fstat(mux_fd(m), &st))
 		return -1;
 	snprintf(ino, sizeof(ino), "%lu", (unsigned long)st.st_ino);
-	return ob_field("/proc/net/afmux", "inode", ino, col, out, outsz);
+	return proc_field("/proc/net/afmux", "inode", ino, col, out, outsz);
 }
 
 static unsigned long long ob_conn(struct mux *m, const char *col)
@@ -153,7 +73,7 @@ static unsigned long long ob_conn(struct mux *m, const char *col)
 /* Counter @name of group @group in /proc/net/afmux_stat, or ~0. */
 static unsigned long long ob_stat(const char *group, const char *name)
 {
-	char *text = ob_read("/proc/net/afmux_stat", 4096), *line, *save = NULL;
+	char *text = proc_read("/proc/net/afmux_stat", 4096), *line, *save = NULL;
 	char *names = NULL;
 	unsigned long long v = ~0ULL;
 	size_t gl = strlen(group);
@@ -280,6 +200,8 @@ TEST_F(ob, lines_follow_a_stream)
 	EXPECT_EQ(ob_conn(self->a, "err"), 0);
 	ASSERT_EQ(ob_conn_field(self->a, "state", v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "open");
+	ASSERT_EQ(ob_conn_field(self->a, "tls", v, sizeof(v)), 0);
+	EXPECT_STREQ(v, "-");	/* plain TCP */
 	EXPECT_EQ(ob_stream(fd, "id"), 1);
 	EXPECT_EQ(ob_stream(fd, "tx_bytes"), sizeof(buf));
 	EXPECT_EQ(ob_stream(fd, "tx_credit"), window - sizeof(buf));
@@ -287,13 +209,13 @@ TEST_F(ob, lines_follow_a_stream)
 	/* b's end: the stream waits in the backlog with its bytes. */
 	EXPECT_TRUE(OB_WAIT(ob_conn(self->b, "rx_bytes") == sizeof(buf)));
 	EXPECT_EQ(ob_conn(self->b, "backlog"), 1);
-	EXPECT_EQ(ob_field("/proc/net/afmux_streams", "side", "peer", "state",
+	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "state",
 			   v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "backlog");
-	EXPECT_EQ(ob_field("/proc/net/afmux_streams", "side", "peer", "key",
+	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "key",
 			   v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "6f62732d6b6579");	/* "obs-key" */
-	EXPECT_EQ(ob_field("/proc/net/afmux_streams", "side", "peer", "fd",
+	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "fd",
 			   v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "none");
 
@@ -310,7 +232,7 @@ TEST_F(ob, lines_follow_a_stream)
 	/* Half-closed, each way, then gone from the listing. */
 	ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
 	EXPECT_EQ(read(sfd, buf, 1), 0);
-	EXPECT_EQ(ob_field("/proc/net/afmux_streams", "side", "peer", "state",
+	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "state",
 			   v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "half-closed-remote");
 	close(sfd);
@@ -340,7 +262,7 @@ TEST_F(ob, listing_read_in_pieces_shows_each_stream_once)
 	}
 	ASSERT_TRUE(OB_WAIT(ob_conn(self->b, "backlog") == N));
 	for (k = 0; k < 2; k++) {
-		char *text = ob_read("/proc/net/afmux_streams", chunks[k]);
+		char *text = proc_read("/proc/net/afmux_streams", chunks[k]);
 		char *line, *save = NULL;
 		unsigned int seen[2] = { 0 }, lines = 0;
 
@@ -508,7 +430,7 @@ TEST_F(ob, tracepoints_fire)
 	ASSERT_EQ(ob_trace_write(fs, "events/afmux/enable", "0"), 0);
 
 	snprintf(path, sizeof(path), "%s/trace", fs);
-	trace = ob_read(path, 65536);
+	trace = proc_read(path, 65536);
 	ASSERT_NE(trace, NULL);
 	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
 		snprintf(want, sizeof(want), "%s: conn=%s %s", events[i].event,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tls_handshake.c - selftests for libafmux's mux_new_tls() (libafmux(3)):
+ * tls_handshake.c - selftests for libafmux's mux_new_tls() and
+ * mux_tls_handshake() (libafmux(3)):
  * a real TLS handshake with certificates (made here with the openssl
  * command: a CA, a server certificate for "localhost" and a client one
  * it signed, and a CA that signed nothing), the keys handed to kTLS, the
@@ -92,6 +93,7 @@ struct end {
 	int fd;
 	struct mux_tls opt;
 	struct mux *m;
+	bool raw;		/* mux_tls_handshake() alone: no mux */
 	int err;
 	char why[256];
 	char ulp[16];		/* TCP_ULP of the fd after */
@@ -103,12 +105,16 @@ static void *end_main(void *arg)
 
 	socklen_t len = sizeof(e->ulp);
 
-	e->m = mux_new_tls(e->fd, &e->opt);
-	e->err = e->m ? 0 : errno;
+	if (e->raw) {
+		e->err = mux_tls_handshake(e->fd, &e->opt) ? errno : 0;
+	} else {
+		e->m = mux_new_tls(e->fd, &e->opt);
+		e->err = e->m ? 0 : errno;
+	}
 	snprintf(e->why, sizeof(e->why), "%s", mux_tls_error());
 	getsockopt(e->fd, IPPROTO_TCP, TCP_ULP, e->ulp, &len);
 	/* A failed end lets its peer's handshake fail too. */
-	if (!e->m)
+	if (e->err)
 		shutdown(e->fd, SHUT_RDWR);
 	return NULL;
 }
@@ -125,6 +131,8 @@ static void both(struct __test_metadata *_metadata, struct end *srv,
 	ASSERT_EQ(0, pthread_create(&t, NULL, end_main, srv));
 	end_main(cli);
 	pthread_join(t, NULL);
+	if (srv->raw)
+		return;		/* the caller goes on with the kTLS sockets */
 	close(srv->fd);
 	close(cli->fd);
 }
@@ -282,6 +290,40 @@ TEST(mutual)
 	end_free(&cli);
 }
 
+/*
+ * mux_tls_handshake(): the same handshake leaves two kTLS sockets that
+ * carry bytes on their own; mux_new() then attaches them.
+ */
+TEST(handshake_then_attach)
+{
+	struct end srv = { .raw = true }, cli = { .raw = true };
+	struct mux *a, *b;
+	char got[6] = "";
+
+	ASSERT_EQ(0, make_certs());
+	srv.opt = server_opts();
+	cli.opt = (struct mux_tls){ .ca = path("ca.pem"),
+				    .hostname = "localhost" };
+	both(_metadata, &srv, &cli);
+	ASSERT_EQ(0, srv.err) TH_LOG("server: %s", srv.why);
+	ASSERT_EQ(0, cli.err) TH_LOG("client: %s", cli.why);
+	EXPECT_STREQ("tls", srv.ulp);
+	EXPECT_STREQ("tls", cli.ulp);
+	/* A kTLS socket of the caller's: a record each way. */
+	ASSERT_EQ(0, write_all(cli.fd, "hello", 5));
+	ASSERT_EQ(5, read_full(srv.fd, got, 5));
+	EXPECT_STREQ("hello", got);
+	a = mux_new(cli.fd);
+	ASSERT_NE(NULL, a) TH_LOG("attach: %s", strerror(errno));
+	b = mux_new(srv.fd);
+	ASSERT_NE(NULL, b) TH_LOG("attach: %s", strerror(errno));
+	close(cli.fd);
+	close(srv.fd);
+	carries(_metadata, a, b);
+	mux_close(a);
+	mux_close(b);
+}
+
 /* Options that cannot work, before any byte is sent. */
 TEST(bad_options)
 {
@@ -298,6 +340,8 @@ TEST(bad_options)
 		.ca = path("missing.pem") }));
 	EXPECT_EQ(ENOENT, errno) TH_LOG("%s", mux_tls_error());
 	EXPECT_EQ(NULL, mux_new_tls(c, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, mux_tls_handshake(c, NULL));
 	EXPECT_EQ(EINVAL, errno);
 	close(c);
 	close(s);

@@ -93,6 +93,15 @@ struct mux_tls {
 };
 
 struct mux *mux_new_tls(int tcp_fd, const struct mux_tls *tls);
+
+/*
+ * mux_tls_handshake() is the first half of mux_new_tls(): the handshake
+ * and the keys handed to kTLS, without the attach.  On success (0)
+ * @tcp_fd is a kTLS socket: mux_new() attaches it, or the caller uses it
+ * as a plain kTLS socket.  Fails as mux_new_tls() does (-1, errno,
+ * mux_tls_error()).
+ */
+int mux_tls_handshake(int tcp_fd, const struct mux_tls *tls);
 const char *mux_tls_error(void);
 int mux_send(struct mux *m, const char *key);
 int mux_receive(struct mux *m, char *key, size_t keysz);

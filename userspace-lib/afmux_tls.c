@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * afmux_tls.c - mux_new_tls(): a TLS handshake over a connected TCP
- * socket with GnuTLS, the record keys of both directions handed to kTLS,
- * then the socket attached to a mux (afmux(7), "Over TLS").
+ * afmux_tls.c - mux_tls_handshake(): a TLS handshake over a connected
+ * TCP socket with GnuTLS, the record keys of both directions handed to
+ * kTLS; mux_new_tls(): that, then the socket attached to a mux (afmux(7),
+ * "Over TLS").
  *
  * GnuTLS gives the keys, IVs and sequence numbers it would use itself
  * (gnutls_record_get_state()), as the kernel's own handshake daemon
@@ -202,22 +203,17 @@ static int mux_tls_install(gnutls_session_t s, int fd, unsigned int read)
 	return 0;
 }
 
-struct mux *mux_new_tls(int tcp_fd, const struct mux_tls *t)
+int mux_tls_handshake(int tcp_fd, const struct mux_tls *t)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_session_t s = NULL;
-	struct mux *m = NULL;
-	int err = 0;
+	int err, r = -1;
 
 	mux_tls_why[0] = '\0';
-	if (!t) {
-		mux_tls_fail(EINVAL, "no TLS options");
-		return NULL;
-	}
-	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
-		mux_tls_fail(ENOMEM, "GnuTLS credentials");
-		return NULL;
-	}
+	if (!t)
+		return mux_tls_fail(EINVAL, "no TLS options");
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return mux_tls_fail(ENOMEM, "GnuTLS credentials");
 	if (mux_tls_creds(cred, t) || mux_tls_session(&s, cred, t, tcp_fd))
 		goto out;
 	if (setsockopt(tcp_fd, IPPROTO_TCP, TCP_ULP, "tls", 4)) {
@@ -228,14 +224,27 @@ struct mux *mux_new_tls(int tcp_fd, const struct mux_tls *t)
 	}
 	if (mux_tls_install(s, tcp_fd, 0) || mux_tls_install(s, tcp_fd, 1))
 		goto out;
-	m = mux_new(tcp_fd);
-	if (!m)
-		mux_tls_fail(errno, "attach: %s", strerror(errno));
+	r = 0;
 out:
 	err = errno;
 	if (s)
 		gnutls_deinit(s);	/* sends nothing: kTLS has the keys */
 	gnutls_certificate_free_credentials(cred);
 	errno = err;
+	return r;
+}
+
+struct mux *mux_new_tls(int tcp_fd, const struct mux_tls *t)
+{
+	struct mux *m;
+
+	if (mux_tls_handshake(tcp_fd, t))
+		return NULL;
+	m = mux_new(tcp_fd);
+	if (!m) {
+		int err = errno;
+
+		mux_tls_fail(err, "attach: %s", strerror(err));
+	}
 	return m;
 }

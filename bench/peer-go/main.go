@@ -1,11 +1,15 @@
 // peer-go: the yamux and smux contenders of `make bench` (docs/benchmarks.md).
 //
-//	peer-go yamux|smux server PORT
-//	peer-go yamux|smux client HOST PORT WORKLOAD [key=value ...]
+//	peer-go yamux|smux|yamux-tls server PORT
+//	peer-go yamux|smux|yamux-tls client HOST PORT WORKLOAD [key=value ...]
 //
 // It owns the Go side of the benchmark: one TCP connection carrying a
 // hashicorp/yamux or xtaci/smux (protocol v2) session, the server's S/E/I
 // stream roles and the client's five workloads, one function each.
+// yamux-tls: the yamux session inside TLS 1.3 (Go's crypto/tls, the
+// cipher it picks; bulk's result line names it as cipher=), the server's
+// certificate and key from the PEM files $MUXBENCH_CERT and $MUXBENCH_KEY,
+// not checked by the client (as every TLS contender of bench/run).
 //
 // One deviation from the contract, forced by the libraries: neither can
 // half-close a stream.  yamux (Debian's 2019 snapshot) returns EOF from
@@ -23,6 +27,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -112,14 +117,45 @@ func newSession(mux string, conn net.Conn, server bool) (session, error) {
 	return nil, fmt.Errorf("unknown mux %q (yamux or smux)", mux)
 }
 
+// tlsCipher is the TLS cipher of the session ("" without TLS).
+var tlsCipher string
+
+// tlsWrap puts conn inside TLS 1.3 for a "-tls" mux and returns the
+// mux's own name.
+func tlsWrap(mux string, conn net.Conn, server bool) (string, net.Conn) {
+	base := strings.TrimSuffix(mux, "-tls")
+	if base == mux {
+		return mux, conn
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13}
+	var c *tls.Conn
+	if server {
+		cert, err := tls.LoadX509KeyPair(os.Getenv("MUXBENCH_CERT"),
+			os.Getenv("MUXBENCH_KEY"))
+		if err != nil {
+			die("TLS: set MUXBENCH_CERT and MUXBENCH_KEY: %v", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+		c = tls.Server(conn, cfg)
+	} else {
+		cfg.InsecureSkipVerify = true
+		c = tls.Client(conn, cfg)
+	}
+	if err := c.Handshake(); err != nil {
+		die("TLS handshake: %v", err)
+	}
+	tlsCipher = tls.CipherSuiteName(c.ConnectionState().CipherSuite)
+	return base, c
+}
+
 func die(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "peer-go: "+format+"\n", args...)
 	os.Exit(1)
 }
 
 func usage() {
-	die("usage: peer-go yamux|smux server PORT\n" +
-		"       peer-go yamux|smux client HOST PORT WORKLOAD [key=value ...]")
+	die("usage: peer-go yamux|smux|yamux-tls server PORT\n" +
+		"       peer-go yamux|smux|yamux-tls client HOST PORT WORKLOAD [key=value ...]")
 }
 
 func main() {
@@ -165,6 +201,7 @@ func server(mux, port string) {
 		die("accept: %v", err)
 	}
 	ln.Close()
+	mux, conn = tlsWrap(mux, conn, true)
 	sess, err := newSession(mux, conn, true)
 	if err != nil {
 		die("%s server: %v", mux, err)
@@ -310,6 +347,7 @@ func client(mux, host, port, workload string, args []string) {
 	if err != nil {
 		die("connect: %v", err)
 	}
+	mux, conn = tlsWrap(mux, conn, false)
 	sess, err := newSession(mux, conn, false)
 	if err != nil {
 		die("%s client: %v", mux, err)
@@ -394,7 +432,11 @@ func bulk(sess session, streams, bytes, iosz int64) {
 	for _, st := range sts {
 		st.Close()
 	}
-	fmt.Printf("result bulk seconds=%.6f bytes=%d\n", secs, bytes)
+	cipher := ""
+	if tlsCipher != "" {
+		cipher = " cipher=" + tlsCipher
+	}
+	fmt.Printf("result bulk seconds=%.6f bytes=%d%s\n", secs, bytes, cipher)
 }
 
 // small: streams concurrent S streams, each msgs writes of size bytes.
