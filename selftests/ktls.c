@@ -261,13 +261,20 @@ FIXTURE_TEARDOWN(slow)
 {
 }
 
-TEST_F_TIMEOUT(slow, streams_64, 300)
+/*
+ * 256 threads.  On the debug kernel with kmemleak this failed twice in
+ * 16 runs (how was not kept); a timeout is one suspect, so it has 600 s
+ * and logs its time.
+ */
+TEST_F_TIMEOUT(slow, streams_64, 600)
 {
 	enum { N = 64 };
 	struct flow w[2 * N], r[2 * N];
 	int fa[N], fb[N], i;
+	struct timespec t0, t1;
 	struct mux *a, *b;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, muxes(&tls13_gcm128, &a, &b));
 	open_streams(_metadata, a, b, N, fa, fb);
 	memset(w, 0, sizeof(w));
@@ -287,6 +294,9 @@ TEST_F_TIMEOUT(slow, streams_64, 300)
 	}
 	mux_close(a);
 	mux_close(b);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("64 streams x 2 x 256 KiB in %.1f s", t1.tv_sec - t0.tv_sec +
+	       (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 /*
