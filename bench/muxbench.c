@@ -160,7 +160,8 @@ static void nodelay(int fd)
 
 /*
  * ktls, afmux-ktls: the TLS handshake on a connected TCP socket, its keys
- * to kTLS; the cipher kTLS got is remembered for the result line.
+ * to kTLS; the cipher kTLS got is remembered for the result line, named
+ * as /proc/net/afmux names it.
  */
 static void tls_handshake(int fd, bool server)
 {
@@ -180,10 +181,10 @@ static void tls_handshake(int fd, bool server)
 		die("getsockopt(TLS_TX):");
 	switch (ci.cipher_type) {
 	case TLS_CIPHER_AES_GCM_128:
-		tls_cipher = "aes-128-gcm";
+		tls_cipher = "aes-gcm-128";
 		break;
 	case TLS_CIPHER_AES_GCM_256:
-		tls_cipher = "aes-256-gcm";
+		tls_cipher = "aes-gcm-256";
 		break;
 	case TLS_CIPHER_CHACHA20_POLY1305:
 		tls_cipher = "chacha20-poly1305";

@@ -407,7 +407,7 @@ struct afmux_ktls *afmux_ktls_new(struct socket *tcp)
 /**
  * afmux_ktls_suite - the TLS version and cipher, for /proc/net/afmux
  * @kt: a connection's kTLS part, or NULL over plain TCP
- * @buf: at least 24 bytes
+ * @buf: AFMUX_KTLS_SUITE_LEN bytes
  *
  * Return: @buf: "1.3:aes-gcm-128" and the like, or "-" without kTLS.
  */
@@ -430,7 +430,7 @@ const char *afmux_ktls_suite(const struct afmux_ktls *kt, char *buf)
 	default:
 		cipher = "?";	/* attach refuses the others */
 	}
-	snprintf(buf, 24, "%s:%s",
+	snprintf(buf, AFMUX_KTLS_SUITE_LEN, "%s:%s",
 		 kt->version == TLS_1_3_VERSION ? "1.3" : "1.2", cipher);
 	return buf;
 }

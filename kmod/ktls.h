@@ -42,6 +42,8 @@ void afmux_ktls_push(struct afmux_conn *conn);
 bool afmux_ktls_discard(struct afmux_conn *conn);
 void afmux_ktls_close_notify(struct afmux_conn *conn);
 struct afmux_ktls *afmux_ktls_new(struct socket *tcp);
+/* Room for afmux_ktls_suite()'s "1.3:chacha20-poly1305" and its NUL. */
+#define AFMUX_KTLS_SUITE_LEN	24
 const char *afmux_ktls_suite(const struct afmux_ktls *kt, char *buf);
 void afmux_ktls_free(struct afmux_ktls *kt);
 

@@ -144,7 +144,7 @@ static int afmux_proc_conns_show(struct seq_file *seq, void *v)
 {
 	struct afmux_net *an = afmux_proc_an(seq);
 	struct afmux_conn *conn;
-	char suite[24];
+	char suite[AFMUX_KTLS_SUITE_LEN];
 	bool attached;
 
 	if (v == &an->conns) {

@@ -49,23 +49,11 @@ static unsigned long long ob_stream(int fd, const char *col)
 	return ob_num("/proc/net/afmux_streams", "inode", ino, col);
 }
 
-static int ob_conn_field(struct mux *m, const char *col, char *out,
-			 size_t outsz)
-{
-	struct stat st;
-	char ino[32];
-
-	if (fstat(mux_fd(m), &st))
-		return -1;
-	snprintf(ino, sizeof(ino), "%lu", (unsigned long)st.st_ino);
-	return proc_field("/proc/net/afmux", "inode", ino, col, out, outsz);
-}
-
 static unsigned long long ob_conn(struct mux *m, const char *col)
 {
 	char v[64];
 
-	if (ob_conn_field(m, col, v, sizeof(v)))
+	if (proc_conn_field(m, col, v, sizeof(v)))
 		return ~0ULL;
 	return strtoull(v, NULL, 10);
 }
@@ -190,17 +178,17 @@ TEST_F(ob, lines_follow_a_stream)
 	ASSERT_EQ(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
 
 	/* a's end: addresses, the stream, bytes, credit used. */
-	ASSERT_EQ(ob_conn_field(self->a, "local", v, sizeof(v)), 0);
+	ASSERT_EQ(proc_conn_field(self->a, "local", v, sizeof(v)), 0);
 	EXPECT_STREQ(v, self->a_local);
-	ASSERT_EQ(ob_conn_field(self->a, "peer", v, sizeof(v)), 0);
+	ASSERT_EQ(proc_conn_field(self->a, "peer", v, sizeof(v)), 0);
 	EXPECT_STREQ(v, self->a_peer);
 	EXPECT_TRUE(OB_WAIT(ob_conn(self->a, "tx_bytes") == sizeof(buf)));
 	EXPECT_EQ(ob_conn(self->a, "streams"), 1);
 	EXPECT_EQ(ob_conn(self->a, "opened"), 1);
 	EXPECT_EQ(ob_conn(self->a, "err"), 0);
-	ASSERT_EQ(ob_conn_field(self->a, "state", v, sizeof(v)), 0);
+	ASSERT_EQ(proc_conn_field(self->a, "state", v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "open");
-	ASSERT_EQ(ob_conn_field(self->a, "tls", v, sizeof(v)), 0);
+	ASSERT_EQ(proc_conn_field(self->a, "tls", v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "-");	/* plain TCP */
 	EXPECT_EQ(ob_stream(fd, "id"), 1);
 	EXPECT_EQ(ob_stream(fd, "tx_bytes"), sizeof(buf));
@@ -210,13 +198,13 @@ TEST_F(ob, lines_follow_a_stream)
 	EXPECT_TRUE(OB_WAIT(ob_conn(self->b, "rx_bytes") == sizeof(buf)));
 	EXPECT_EQ(ob_conn(self->b, "backlog"), 1);
 	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "state",
-			   v, sizeof(v)), 0);
+			     v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "backlog");
 	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "key",
-			   v, sizeof(v)), 0);
+			     v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "6f62732d6b6579");	/* "obs-key" */
 	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "fd",
-			   v, sizeof(v)), 0);
+			     v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "none");
 
 	/* Accepted: an fd whose inode is the line's; queued, then read. */
@@ -233,7 +221,7 @@ TEST_F(ob, lines_follow_a_stream)
 	ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
 	EXPECT_EQ(read(sfd, buf, 1), 0);
 	EXPECT_EQ(proc_field("/proc/net/afmux_streams", "side", "peer", "state",
-			   v, sizeof(v)), 0);
+			     v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "half-closed-remote");
 	close(sfd);
 	EXPECT_EQ(read(fd, buf, 1), 0);
@@ -412,8 +400,8 @@ TEST_F(ob, tracepoints_fire)
 	int fd, sfd;
 
 	ASSERT_NE(fs, NULL) TH_LOG("no tracefs with afmux events");
-	ASSERT_EQ(ob_conn_field(self->a, "id", id_a, sizeof(id_a)), 0);
-	ASSERT_EQ(ob_conn_field(self->b, "id", id_b, sizeof(id_b)), 0);
+	ASSERT_EQ(proc_conn_field(self->a, "id", id_a, sizeof(id_a)), 0);
+	ASSERT_EQ(proc_conn_field(self->b, "id", id_b, sizeof(id_b)), 0);
 	ASSERT_EQ(ob_trace_write(fs, "trace", ""), 0);	/* clear */
 	ASSERT_EQ(ob_trace_write(fs, "events/afmux/enable", "1"), 0);
 	fd = mux_open(self->a, "traced", 6, 0, NULL);

@@ -2,7 +2,8 @@
 /*
  * proc_util.h - reading afmux's /proc/net files in selftests: a whole
  * file in chunks of a given size, and one field of a line picked by the
- * value of another, columns found by the header line's names.
+ * value of another (or by a mux's inode), columns found by the header
+ * line's names.
  */
 #ifndef _AFMUX_PROC_UTIL_H
 #define _AFMUX_PROC_UTIL_H
@@ -12,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+
+#include "afmux.h"
 
 #define PROC_FIELDS	32
 
@@ -92,6 +96,19 @@ static int proc_field(const char *path, const char *key_col, const char *key,
 	}
 	free(text);
 	return ret;
+}
+
+/* Field @col of @m's line in /proc/net/afmux (found by its inode). */
+static int proc_conn_field(struct mux *m, const char *col, char *out,
+			   size_t outsz)
+{
+	struct stat st;
+	char ino[32];
+
+	if (fstat(mux_fd(m), &st))
+		return -1;
+	snprintf(ino, sizeof(ino), "%lu", (unsigned long)st.st_ino);
+	return proc_field("/proc/net/afmux", "inode", ino, col, out, outsz);
 }
 
 #endif /* _AFMUX_PROC_UTIL_H */
