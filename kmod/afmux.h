@@ -8,6 +8,12 @@
  *   socket.  One per mux fd.
  * - struct afmux_stream: one stream; a socket of its own (its fd comes
  *   from AFMUX_IOC_OPEN or AFMUX_IOC_ACCEPT).
+ * - struct afmux_pool: the pool of a mux socket attached with
+ *   AFMUX_ATTACH_POOL (pool.c).  Each TCP connection that joins it gets
+ *   a conn of its own, a "link": a kernel socket with no fd, owned by the
+ *   mux socket's conn (the "head", which is also link 0).  A stream
+ *   belongs to the link it lives on (st->conn); the head answers for
+ *   the pool (open, accept, poll).
  *
  * References:
  * - a stream holds its conn (sock_hold) from creation to destruction;
@@ -15,11 +21,15 @@
  *   not over (AFMUX_ST_IN_TABLE); a stream the peer opened and nobody
  *   accepted yet has no other reference;
  * - queued work (rx_work, tx_work, teardown_work) holds a conn reference,
- *   dropped by the work function (or at once if it was already queued).
+ *   dropped by the work function (or at once if it was already queued);
+ * - a link holds its head (sock_hold) until it is destroyed; the head's
+ *   pool holds each link's socket (a struct socket of its own) on
+ *   pool->links until the mux fd is closed or a JOIN prunes ended links.
  *
  * Lock order (outermost first):
  *   stream socket lock (lock_sock) -> conn->tx_mutex -> TCP socket lock
- *   -> TCP sk_callback_lock -> conn->lock -> stream queue locks.
+ *   -> TCP sk_callback_lock -> conn->lock -> stream queue locks;
+ *   mux socket lock -> pool->lock -> a link's conn->lock (one at a time).
  * The receive path runs under the TCP socket's lock (bh_lock_sock from
  * the TCP data_ready callback; or lock_sock, in rx_work or in whichever
  * task took it with afmux_tcp_lock() - the pump - as TCP processes its
@@ -59,6 +69,12 @@ enum {
 	AFMUX_C_TX_BLOCKED,	/* tx: TCP was full, wait for write_space */
 	AFMUX_C_LINGER,		/* clean end: FIN sent, waiting for the peer's */
 	AFMUX_C_DETACHED,	/* teardown done: TCP given back */
+	AFMUX_C_HELLO_WANTED,	/* tx: send HELLO (right after the preface) */
+	AFMUX_C_POOL_WANTED,	/* tx: send POOL (our credentials) */
+	AFMUX_C_FIRST_FRAME,	/* rx: the peer's first frame has come */
+	AFMUX_C_PEER_POOLS,	/* rx: it was a HELLO */
+	AFMUX_C_PEER_POOL_IN,	/* rx: the peer's POOL has come */
+	AFMUX_C_JOINED,		/* a link: its join preface checked */
 };
 
 /*
@@ -130,6 +146,36 @@ struct afmux_reply {
 	u8 data[AFMUX_PING_LEN];
 };
 
+/*
+ * struct afmux_pool - a mux socket's pool (pool.c), from an attach with
+ * AFMUX_ATTACH_POOL until the head's destruction.
+ */
+struct afmux_pool {
+	/* Constant once set. */
+	struct afmux_pool_id ours;	/* our credentials (POOL we send) */
+	/*
+	 * Under the head's conn->lock: the peer's credentials, valid once
+	 * AFMUX_C_PEER_POOL_IN is set on the head.
+	 */
+	struct afmux_pool_id peer;
+	/* Stream numbers we open, one sequence for the pool (§12.4). */
+	atomic_t next_nr;
+	/* Receive credit charged over the pool (net.afmux.conn_mem_max). */
+	atomic_t rx_charged;
+	/* Connections attached and not ended, the head included. */
+	atomic_t alive;
+	int err;		/* the last one's error, once none is */
+	/*
+	 * Links that joined (not the head), oldest first; how many the list
+	 * holds; the number the next one gets.  Under @lock, which nests
+	 * inside the mux socket lock and outside any link's conn->lock.
+	 */
+	spinlock_t lock;
+	struct list_head links;
+	unsigned int nr_links;
+	u32 next_link;
+};
+
 struct afmux_conn {
 	struct sock sk;			/* the mux socket: must be first */
 	u64 id;				/* unique while the module is loaded */
@@ -145,6 +191,17 @@ struct afmux_conn {
 	struct afmux_tcp_cbs saved;	/* TCP's own callbacks */
 	/* Over kTLS; NULL over plain TCP.  Set before the claim. */
 	struct afmux_ktls *ktls;
+	/*
+	 * Pools (pool.c), set before the attach or join and constant: the
+	 * head's pool (NULL unless it offered one); a link's head (held),
+	 * NULL for a head; the link's number (0 for the head); its socket
+	 * and its place on the head's pool->links (under pool->lock).
+	 */
+	struct afmux_pool *pool;
+	struct afmux_conn *head;
+	u32 link;
+	struct socket *link_sock;
+	struct list_head link_node;
 
 	/* Receive side: under the TCP socket lock (see top of file). */
 	struct afmux_parser parser;
@@ -164,7 +221,11 @@ struct afmux_conn {
 	 * (stream.c, stream_room()).
 	 */
 	u32 rx_charged;
-	u32 next_nr;			/* number of the next stream we open */
+	/*
+	 * Above the highest number of a stream we opened here: the next
+	 * one's, unless the connection is in a pool (pool->next_nr).
+	 */
+	u32 next_nr;
 	unsigned int nr_streams;	/* in the tables */
 	struct xarray local;		/* streams we opened, by number */
 	struct xarray remote;		/* streams the peer opened */
@@ -192,6 +253,9 @@ struct afmux_conn {
 	unsigned long ka_sent;		/* when our PING went; 0: none */
 	u64 ka_count;			/* PINGs sent: their payload */
 	unsigned long rx_stamp;		/* when bytes last came; lockless */
+
+	/* Write-queue bytes of its streams (their tx_mem summed). */
+	atomic_t tx_queued;
 
 	/* Transmit side. */
 	struct mutex tx_mutex;		/* the pump; protects txf */
@@ -379,9 +443,15 @@ extern struct proto afmux_conn_proto;
 extern const struct proto_ops afmux_mux_ops;
 void afmux_mux_sock_init(struct sock *sk);
 
+/* The pool @conn is in (its head's), or NULL. */
+static inline struct afmux_pool *afmux_conn_pool(const struct afmux_conn *conn)
+{
+	return conn->head ? conn->head->pool : conn->pool;
+}
+
 /* conn.c: attaching, failing and tearing down a connection */
 void afmux_conn_init(struct afmux_conn *conn);
-int afmux_conn_attach(struct afmux_conn *conn, int fd);
+int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool);
 void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code);
 void afmux_conn_maybe_teardown(struct afmux_conn *conn);
 void afmux_conn_queue_teardown(struct afmux_conn *conn, unsigned long delay);
@@ -390,6 +460,25 @@ void afmux_conn_linger_read(struct afmux_conn *conn);
 void afmux_conn_keepalive_arm(struct afmux_conn *conn);
 void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
 void afmux_conn_wake_rx(struct sock *tsk);
+
+/* pool.c: several TCP connections under one mux socket */
+int afmux_pool_offer(struct afmux_conn *conn);
+void afmux_pool_free(struct afmux_conn *conn);
+void afmux_pool_rx_first(struct afmux_conn *conn, const struct afmux_hdr *h,
+			 const u8 *payload);
+int afmux_pool_rx_pool(struct afmux_conn *conn, const u8 *payload);
+int afmux_pool_rx_join(struct afmux_conn *link, const struct afmux_preface *pf);
+struct afmux_conn *afmux_pool_pick(struct afmux_conn *head);
+int afmux_pool_each(struct afmux_conn *head,
+		    int (*fn)(struct afmux_conn *c, void *arg), void *arg);
+bool afmux_mux_over(const struct afmux_conn *head);
+int afmux_mux_err(const struct afmux_conn *head);
+bool afmux_pool_can_open(struct afmux_conn *head);
+void afmux_pool_ended(struct afmux_conn *conn, int err);
+int afmux_pool_join(struct afmux_conn *head, int fd, bool nonblock,
+		    u32 *linkp);
+void afmux_pool_release(struct afmux_conn *head);
+void afmux_pool_info(struct afmux_conn *head, struct afmux_pool_info *info);
 
 /* rx.c: the receive path */
 extern const struct afmux_parser_ops afmux_rx_ops;

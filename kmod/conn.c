@@ -110,21 +110,28 @@ static void afmux_conn_queue_preface(struct afmux_conn *conn)
 	struct afmux_txf *f = &conn->txf;
 
 	lockdep_assert_held(&conn->tx_mutex);
-	BUILD_BUG_ON(sizeof(f->buf) < AFMUX_PREFACE_LEN);
-	afmux_preface_encode(f->buf, &pf);
-	f->buf_len = AFMUX_PREFACE_LEN;
+	BUILD_BUG_ON(sizeof(f->buf) < AFMUX_JOIN_PREFACE_LEN);
+	if (conn->head) {
+		/* A link: it presents the credentials the peer gave the
+		 * head (the JOIN waited for them: constant now).
+		 */
+		pf.join = true;
+		pf.pool = conn->head->pool->peer;
+	}
+	f->buf_len = afmux_preface_encode(f->buf, &pf);
 	f->preface = true;
 }
 
 /**
  * afmux_conn_attach - take over the connected TCP socket @fd
- * @conn: an unattached mux socket
+ * @conn: an unattached mux socket, or a new link (pool.c)
  * @fd: the TCP socket's file descriptor in the calling task
+ * @pool: offer a pool (AFMUX_ATTACH_POOL): HELLO follows the preface
  *
  * Context: process; takes the mux socket lock.
  * Return: 0 or the errno listed for struct afmux_attach.
  */
-int afmux_conn_attach(struct afmux_conn *conn, int fd)
+int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 {
 	struct afmux_ktls *kt = NULL;
 	struct socket *tcp;
@@ -144,6 +151,9 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 		err = -EISCONN;
 		goto err_unlock;
 	}
+	err = pool ? afmux_pool_offer(conn) : 0;
+	if (err)
+		goto err_unlock;
 	/* The preface must be the first thing the pump finds to send. */
 	mutex_lock(&conn->tx_mutex);
 	lock_sock(tsk);
@@ -183,6 +193,12 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	afmux_conn_queue_preface(conn);
 	spin_lock_bh(&conn->lock);
 	set_bit(AFMUX_C_ATTACHED, &conn->flags);
+	if (conn->pool) {
+		/* HELLO: the first frame after the preface (§12.1). */
+		set_bit(AFMUX_C_HELLO_WANTED, &conn->flags);
+		__afmux_tx_want(conn, NULL);
+		atomic_inc(&conn->pool->alive);
+	}
 	spin_unlock_bh(&conn->lock);
 	afmux_count(conn, AFMUX_MIB_CONN_ATTACHED);
 	trace_afmux_conn_attach(conn);
@@ -200,6 +216,10 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd)
 	return 0;
 
 err_unlock:
+	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags)) {
+		kfree(conn->pool);	/* offered by this call, not sent */
+		conn->pool = NULL;
+	}
 	release_sock(&conn->sk);
 err_put:
 	sockfd_put(tcp);
@@ -234,11 +254,10 @@ void afmux_conn_fail(struct afmux_conn *conn, int err, u32 code)
 	}
 	/*
 	 * The mux socket's error first: whoever a stream's error wakes
-	 * finds it there (the test that reads both raced this).
+	 * finds it there (the test that reads both raced this).  In a pool
+	 * only once the last connection has ended.
 	 */
-	if (err)
-		WRITE_ONCE(conn->sk.sk_err, err);
-	WRITE_ONCE(conn->sk.sk_shutdown, SHUTDOWN_MASK);
+	afmux_pool_ended(conn, err);
 	if (code != AFMUX_NO_ERROR) {
 		conn->stats.last_error = code;
 		conn->goaway_code = code;
@@ -323,6 +342,8 @@ static bool afmux_conn_drained(struct afmux_conn *conn)
 	return !conn->nr_streams && !READ_ONCE(conn->tx_more) &&
 	       list_empty(&conn->tx_new) && list_empty(&conn->tx_ready) &&
 	       !test_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags) &&
+	       !test_bit(AFMUX_C_HELLO_WANTED, &conn->flags) &&
+	       !test_bit(AFMUX_C_POOL_WANTED, &conn->flags) &&
 	       !conn->nr_replies && !conn->txf.buf_len;
 }
 
@@ -534,12 +555,13 @@ void afmux_conn_init(struct afmux_conn *conn)
 	INIT_LIST_HEAD(&conn->accept_q);
 	INIT_LIST_HEAD(&conn->tx_new);
 	INIT_LIST_HEAD(&conn->tx_ready);
+	INIT_LIST_HEAD(&conn->link_node);
 	INIT_WORK(&conn->rx_work, afmux_rx_work);
 	INIT_WORK(&conn->tx_work, afmux_tx_work);
 	INIT_DELAYED_WORK(&conn->teardown_work, afmux_conn_teardown_work);
 	timer_setup(&conn->tx_retry, afmux_tx_retry, 0);
 	timer_setup(&conn->ka_timer, afmux_conn_keepalive, 0);
-	afmux_parser_init(&conn->parser, &afmux_rx_ops);
+	afmux_parser_init(&conn->parser, &afmux_rx_ops, false);
 	conn->window = AFMUX_WINDOW_DEFAULT;
 	conn->next_nr = 1;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * frame.h - the afmux wire format, version 1 (docs/protocol.md).
+ * frame.h - the afmux wire format, versions 1 and 2 (docs/protocol.md;
+ * version 2 adds pools, §12).
  *
- * Encoding and checking of the preface and of frame headers.  Pure
- * functions on byte buffers: no locks, no allocation, usable from any
- * context.
+ * Encoding and checking of the preface, the join preface, frame headers
+ * and the payloads that carry pool credentials.  Pure functions on byte
+ * buffers: no locks, no allocation, usable from any context.
  */
 #ifndef _AFMUX_FRAME_H
 #define _AFMUX_FRAME_H
@@ -15,6 +16,13 @@
 #define AFMUX_PREFACE_LEN	24
 #define AFMUX_HDR_LEN		12
 #define AFMUX_VERSION		1
+/* Version 2: the join preface of a TCP connection that joins a pool. */
+#define AFMUX_VERSION_POOL	2
+#define AFMUX_PREFACE_F_JOIN	0x0001
+#define AFMUX_JOIN_PREFACE_LEN	48
+/* A pool's credentials (POOL frame, join preface): id, then token. */
+#define AFMUX_TOKEN_LEN		16
+#define AFMUX_POOL_LEN		(8 + AFMUX_TOKEN_LEN)
 
 /* DATA: what senders use, and what receivers accept. */
 #define AFMUX_DATA_SEND_MAX	(64 * 1024)
@@ -28,6 +36,7 @@ enum afmux_type {
 	AFMUX_T_WINDOW	= 4,
 	AFMUX_T_PING	= 5,
 	AFMUX_T_GOAWAY	= 6,
+	AFMUX_T_POOL	= 7,	/* version 2: pooled connections only */
 	__AFMUX_T_MAX
 };
 
@@ -42,6 +51,7 @@ enum afmux_code {
 	AFMUX_CANCEL		= 4,
 	AFMUX_INTERNAL_ERROR	= 5,
 	AFMUX_VERSION_ERROR	= 6,
+	AFMUX_REFUSED_JOIN	= 7,	/* GOAWAY: a join preface refused */
 };
 
 /* stream field: R bit, then the opener's 31-bit number */
@@ -72,6 +82,8 @@ enum afmux_bad {
 	AFMUX_BAD_UNOPENED,	/* a frame for a never-opened stream */
 	AFMUX_BAD_AFTER_END,	/* DATA or END after END */
 	AFMUX_BAD_FLOW,		/* DATA beyond credit, bad WINDOW */
+	AFMUX_BAD_POOL,		/* POOL: second, on a joined conn, id 0 */
+	AFMUX_BAD_JOIN,		/* join preface refused (REFUSED_JOIN) */
 	__AFMUX_BAD_MAX
 };
 
@@ -95,18 +107,40 @@ struct afmux_hdr {
 };
 
 /**
+ * struct afmux_pool_id - a pool's credentials (§12.2): what a POOL frame
+ * carries, and what a join preface presents to the pool's owner
+ * @id: nonzero
+ * @token: random bytes
+ */
+struct afmux_pool_id {
+	u64	id;
+	u8	token[AFMUX_TOKEN_LEN];
+};
+
+/**
  * struct afmux_preface - the settings a preface carries
  * @window: initial window the sender grants on every stream
  * @max_streams: peer-opened streams the sender is willing to hold
+ * @join: a join preface (version 2, §12.3)
+ * @pool: if @join, the credentials it presents
  */
 struct afmux_preface {
 	u32	window;
 	u32	max_streams;
+	bool	join;
+	struct afmux_pool_id pool;
 };
+
+/* A PING's payload that offers pooling, as the first frame (§12.1). */
+extern const u8 afmux_hello[AFMUX_PING_LEN];
 
 void afmux_hdr_encode(u8 *buf, const struct afmux_hdr *h);
 int afmux_hdr_decode(const u8 *buf, struct afmux_hdr *h);
-void afmux_preface_encode(u8 *buf, const struct afmux_preface *p);
-int afmux_preface_decode(const u8 *buf, struct afmux_preface *p);
+unsigned int afmux_preface_encode(u8 *buf, const struct afmux_preface *p);
+unsigned int afmux_preface_len(const u8 *buf, bool join);
+int afmux_preface_decode(const u8 *buf, bool join, struct afmux_preface *p);
+bool afmux_is_hello(const struct afmux_hdr *h, const u8 *payload);
+void afmux_pool_encode(u8 *buf, const struct afmux_pool_id *pool);
+int afmux_pool_decode(const u8 *buf, struct afmux_pool_id *pool);
 
 #endif /* _AFMUX_FRAME_H */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mux.c - the mux socket (the fd socket(AF_MUX) returns): its ioctls
- * ATTACH, OPEN and ACCEPT, poll, listen (the accept backlog), the
- * AFMUX_STATS option, and release.
+ * ATTACH, OPEN, ACCEPT and JOIN, poll, listen (the accept backlog), its
+ * options (AFMUX_STATS, AFMUX_KEEPALIVE, AFMUX_POOL), and release.  With
+ * a pool (pool.c) open, accept and poll span every connection of it.
  *
- * The mux socket lock serialises attach and accept; the connection
+ * The mux socket lock serialises attach, join and accept; the connection
  * state they look at is under conn->lock (afmux.h).
  */
 #include <linux/file.h>
@@ -26,6 +27,7 @@ static void conn_destruct(struct sock *sk)
 	struct afmux_conn *conn = afmux_conn(sk);
 
 	afmux_proc_conn_del(conn);
+	afmux_pool_free(conn);
 	if (conn->tsk)
 		sock_put(conn->tsk);
 	afmux_ktls_free(conn->ktls);
@@ -85,9 +87,9 @@ static int mux_attach(struct afmux_conn *conn, void __user *uarg,
 	err = mux_copy_arg(&a, sizeof(a), AFMUX_ATTACH_SIZE_VER0, uarg, usize);
 	if (err)
 		return err;
-	if (a.flags || a.reserved)
+	if ((a.flags & ~AFMUX_ATTACH_POOL) || a.reserved)
 		return -EINVAL;
-	return afmux_conn_attach(conn, a.fd);
+	return afmux_conn_attach(conn, a.fd, a.flags & AFMUX_ATTACH_POOL);
 }
 
 /* A new stream's fd and file, before there is a stream (see callers). */
@@ -105,13 +107,16 @@ static int mux_reserve_fd(int flags, struct file **file)
 	return fd;
 }
 
-static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
+static int mux_open(struct afmux_conn *head, void __user *uarg, size_t usize)
 {
-	struct afmux_net *an = afmux_net(sock_net(&conn->sk));
+	struct afmux_net *an = afmux_net(sock_net(&head->sk));
+	struct afmux_conn *conn;
 	struct afmux_stream *st;
+	struct afmux_pool *pool;
 	struct afmux_open a;
 	struct file *file;
 	u8 *key = NULL;
+	u32 nr;
 	int fd, err;
 
 	err = mux_copy_arg(&a, sizeof(a), AFMUX_OPEN_SIZE_VER0, uarg, usize);
@@ -121,7 +126,7 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 		return -EINVAL;
 	if (a.key_len > AFMUX_KEY_MAX)
 		return -EMSGSIZE;
-	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags))
+	if (!test_bit(AFMUX_C_ATTACHED, &head->flags))
 		return -ENOTCONN;
 	if (a.key_len) {
 		key = memdup_user(u64_to_user_ptr(a.key), a.key_len);
@@ -134,6 +139,13 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 		kfree(key);
 		return fd;
 	}
+	/* Its connection: in a pool, the least loaded (pool.c). */
+	conn = afmux_pool_pick(head);
+	if (!conn) {
+		kfree(key);
+		err = -EPIPE;
+		goto err_put_file_head;
+	}
 	st = afmux_stream_new(conn, 0, true, key, a.key_len, GFP_KERNEL);
 	kfree(key);
 	if (!st) {
@@ -142,21 +154,30 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 		goto err_put_file;
 	}
 
+	pool = afmux_conn_pool(conn);
 	spin_lock_bh(&conn->lock);
 	err = 0;
+	/* One sequence of numbers over a pool (§12.4), rising on each link. */
+	nr = pool ? (u32)atomic_read(&pool->next_nr) : conn->next_nr;
 	if (test_bit(AFMUX_C_FAILED, &conn->flags) ||
 	    test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) ||
-	    conn->next_nr > AFMUX_STREAM_NR_MAX)
+	    nr > AFMUX_STREAM_NR_MAX)
 		err = -EPIPE;
 	else if (conn->nr_streams >= READ_ONCE(an->max_streams) ||
 		 !__afmux_stream_admit(st))
 		err = -ENOBUFS;
-	else if (xa_insert(&conn->local, conn->next_nr, st, GFP_ATOMIC))
+	if (!err && pool) {
+		nr = (u32)atomic_fetch_inc(&pool->next_nr);
+		if (nr > AFMUX_STREAM_NR_MAX)
+			err = -EPIPE;
+	}
+	if (!err && xa_insert(&conn->local, nr, st, GFP_ATOMIC))
 		err = -ENOMEM;
-	if (err == -ENOMEM)
+	if (err && err != -ENOBUFS && st->rx_charge)
 		__afmux_stream_uncharge(st);
 	if (!err) {
-		st->nr = conn->next_nr++;
+		st->nr = nr;
+		conn->next_nr = nr + 1;
 		if (test_bit(AFMUX_C_PEER_READY, &conn->flags))
 			st->tx_limit = conn->peer_window;
 		afmux_stream_set(st, AFMUX_ST_IN_TABLE);
@@ -187,6 +208,7 @@ static int mux_open(struct afmux_conn *conn, void __user *uarg, size_t usize)
 	}
 	fd_install(fd, file);
 	afmux_tx_kick(conn);
+	sock_put(&conn->sk);
 	return fd;
 
 err_put_file:
@@ -194,10 +216,22 @@ err_put_file:
 err_put_fd:
 	put_unused_fd(fd);
 	afmux_tx_kick(conn);
+	sock_put(&conn->sk);
+	return err;
+
+err_put_file_head:
+	fput(file);
+	put_unused_fd(fd);
 	return err;
 }
 
-/* Wait for a stream on the accept queue or the end of the connection. */
+/* Has @c, the head or a link, a stream queued for accept? */
+static int mux_acceptable(struct afmux_conn *c, void *arg)
+{
+	return !list_empty_careful(&c->accept_q);
+}
+
+/* Wait for a stream on an accept queue or the end of the mux. */
 static int wait_acceptable(struct afmux_conn *conn, long *timeo)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
@@ -205,47 +239,69 @@ static int wait_acceptable(struct afmux_conn *conn, long *timeo)
 	int rc;
 
 	add_wait_queue(sk_sleep(sk), &wait);
-	rc = sk_wait_event(sk, timeo, !list_empty(&conn->accept_q) ||
-			   test_bit(AFMUX_C_FAILED, &conn->flags), &wait);
+	rc = sk_wait_event(sk, timeo,
+			   afmux_pool_each(conn, mux_acceptable, NULL) ||
+			   afmux_mux_over(conn), &wait);
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return rc < 0 ? rc : 0;
 }
 
+struct mux_dequeue {
+	struct afmux_accept *a;
+	u8 *key;
+	int err;
+	struct afmux_stream *st;
+};
+
+/* Take the first stream off @c's accept queue, if any; 1 to stop. */
+static int mux_dequeue_one(struct afmux_conn *c, void *arg)
+{
+	struct mux_dequeue *d = arg;
+	struct afmux_stream *st;
+
+	spin_lock_bh(&c->lock);
+	st = list_first_entry_or_null(&c->accept_q, struct afmux_stream,
+				      accept_node);
+	if (!st) {
+		/* nothing here */
+	} else if (st->key_len > d->a->key_len) {
+		d->a->key_len = st->key_len;
+		d->err = -EMSGSIZE;
+	} else {
+		list_del_init(&st->accept_node);
+		afmux_stream_clear(st, AFMUX_ST_ACCEPTABLE);
+		c->accept_len--;
+		d->a->key_len = st->key_len;
+		d->a->stream_id = st->nr;
+		memcpy(d->key, st->key, st->key_len);
+		d->st = st;
+	}
+	spin_unlock_bh(&c->lock);
+	return d->st || d->err;
+}
+
 /*
- * Take the first stream off the accept queue into @a/@key, or say why
- * not.  Caller holds the mux socket lock.
+ * Take the first stream off an accept queue (the head's, then each
+ * link's) into @a/@key, or say why not.  Caller holds the mux socket
+ * lock.
  */
 static struct afmux_stream *dequeue(struct afmux_conn *conn,
 				    struct afmux_accept *a, u8 *key, int *err)
 {
-	struct afmux_stream *st;
+	struct mux_dequeue d = { .a = a, .key = key };
 
 	sock_owned_by_me(&conn->sk);
-	*err = 0;
-	spin_lock_bh(&conn->lock);
-	st = list_first_entry_or_null(&conn->accept_q, struct afmux_stream,
-				      accept_node);
-	if (!st) {
-		if (!test_bit(AFMUX_C_ATTACHED, &conn->flags))
-			*err = -ENOTCONN;
-		else if (test_bit(AFMUX_C_FAILED, &conn->flags))
-			*err = conn->err ? -conn->err : -EPIPE;
-		else
-			*err = -EAGAIN;
-	} else if (st->key_len > a->key_len) {
-		a->key_len = st->key_len;
-		*err = -EMSGSIZE;
-		st = NULL;
-	} else {
-		list_del_init(&st->accept_node);
-		afmux_stream_clear(st, AFMUX_ST_ACCEPTABLE);
-		conn->accept_len--;
-		a->key_len = st->key_len;
-		a->stream_id = st->nr;
-		memcpy(key, st->key, st->key_len);
-	}
-	spin_unlock_bh(&conn->lock);
-	return st;
+	afmux_pool_each(conn, mux_dequeue_one, &d);
+	*err = d.err;
+	if (d.st || d.err)
+		return d.st;
+	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags))
+		*err = -ENOTCONN;
+	else if (afmux_mux_over(conn))
+		*err = -afmux_mux_err(conn) ?: -EPIPE;
+	else
+		*err = -EAGAIN;
+	return NULL;
 }
 
 /* Put @st back at the head of the accept queue: nothing is lost. */
@@ -317,7 +373,7 @@ static int mux_accept(struct socket *sock, void __user *uarg, size_t usize)
 	if (st && (copy_to_user(u64_to_user_ptr(a.key), key, a.key_len) ||
 		   copy_to_user(uarg, &a, min(usize, sizeof(a))))) {
 		err = -EFAULT;
-		requeue(conn, st);
+		requeue(st->conn, st);
 		st = NULL;
 	}
 	kfree(key);
@@ -331,6 +387,28 @@ static int mux_accept(struct socket *sock, void __user *uarg, size_t usize)
 	trace_afmux_stream_accept(st);
 	fd_install(fd, file);
 	return fd;
+}
+
+static int mux_join(struct socket *sock, void __user *uarg, size_t usize)
+{
+	struct afmux_conn *conn = afmux_conn(sock->sk);
+	struct afmux_join j;
+	int err;
+
+	err = mux_copy_arg(&j, sizeof(j), AFMUX_JOIN_SIZE_VER0, uarg, usize);
+	if (err)
+		return err;
+	if (j.flags || j.reserved)
+		return -EINVAL;
+	lock_sock(&conn->sk);
+	err = afmux_pool_join(conn, j.fd, sock->file->f_flags & O_NONBLOCK,
+			      &j.link);
+	release_sock(&conn->sk);
+	if ((!err || err == -EINPROGRESS) &&
+	    put_user(j.link, (u32 __user *)(uarg +
+					    offsetof(struct afmux_join, link))))
+		return -EFAULT;
+	return err;
 }
 
 /*
@@ -358,6 +436,10 @@ static int mux_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 		if (_IOC_DIR(cmd) != _IOC_DIR(AFMUX_IOC_ACCEPT))
 			return -EINVAL;
 		return mux_accept(sock, uarg, usize);
+	case _IOC_NR(AFMUX_IOC_JOIN):
+		if (_IOC_DIR(cmd) != _IOC_DIR(AFMUX_IOC_JOIN))
+			return -EINVAL;
+		return mux_join(sock, uarg, usize);
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -372,12 +454,11 @@ static __poll_t mux_poll(struct file *file, struct socket *sock,
 	sock_poll_wait(file, sock, wait);
 	if (READ_ONCE(conn->sk.sk_err))
 		mask |= EPOLLERR;
-	if (!list_empty_careful(&conn->accept_q))
+	if (afmux_pool_each(conn, mux_acceptable, NULL))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (test_bit(AFMUX_C_FAILED, &conn->flags))
+	if (afmux_mux_over(conn))
 		mask |= EPOLLHUP;
-	else if (test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
-		 !test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags))
+	else if (afmux_pool_can_open(conn))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
 }
@@ -410,6 +491,20 @@ static int mux_copy_sockptr(void *dst, size_t ksize, sockptr_t src,
 
 #define AFMUX_KEEPALIVE_MAX_MS	(3600 * 1000)
 
+/* AFMUX_KEEPALIVE on the head or a link: every connection of a pool. */
+static int mux_keepalive_set(struct afmux_conn *c, void *arg)
+{
+	const struct afmux_keepalive *ka = arg;
+
+	spin_lock_bh(&c->lock);
+	c->ka_idle = msecs_to_jiffies(ka->idle_ms);
+	c->ka_timeout = msecs_to_jiffies(ka->timeout_ms);
+	c->ka_sent = 0;
+	spin_unlock_bh(&c->lock);
+	afmux_conn_keepalive_arm(c);
+	return 0;
+}
+
 static int mux_setsockopt(struct socket *sock, int level, int optname,
 			  sockptr_t optval, unsigned int optlen)
 {
@@ -430,12 +525,36 @@ static int mux_setsockopt(struct socket *sock, int level, int optname,
 	if (!ka.timeout_ms)
 		ka.timeout_ms = READ_ONCE(afmux_net(sock_net(sock->sk))->
 					  keepalive_timeout_ms);
-	spin_lock_bh(&conn->lock);
-	conn->ka_idle = msecs_to_jiffies(ka.idle_ms);
-	conn->ka_timeout = msecs_to_jiffies(ka.timeout_ms);
-	conn->ka_sent = 0;
-	spin_unlock_bh(&conn->lock);
-	afmux_conn_keepalive_arm(conn);
+	afmux_pool_each(conn, mux_keepalive_set, &ka);
+	return 0;
+}
+
+/*
+ * AFMUX_STATS of the head or a link, added to @arg: over a pool the
+ * counters are the sums, last_error the latest link's that has one.
+ */
+static int mux_stats_add(struct afmux_conn *c, void *arg)
+{
+	const size_t mid = offsetof(struct afmux_stats, streams_active);
+	const size_t tail = offsetof(struct afmux_stats, bytes_tx_by_ref);
+	struct afmux_stats *sum = arg, one;
+	u64 *d = (u64 *)sum, *x = (u64 *)&one;
+	size_t i;
+
+	BUILD_BUG_ON(mid % 8 || tail % 8 || tail != mid + 8 ||
+		     sizeof(one) % 8);
+	spin_lock_bh(&c->lock);
+	one = c->stats;
+	one.streams_active = c->nr_streams;
+	one.rx_credit = c->rx_charged;
+	spin_unlock_bh(&c->lock);
+	for (i = 0; i < mid / 8; i++)
+		d[i] += x[i];
+	for (i = tail / 8; i < sizeof(one) / 8; i++)
+		d[i] += x[i];
+	sum->streams_active += one.streams_active;
+	if (one.last_error)
+		sum->last_error = one.last_error;
 	return 0;
 }
 
@@ -446,6 +565,7 @@ static int mux_getsockopt(struct socket *sock, int level, int optname,
 	union {
 		struct afmux_stats stats;
 		struct afmux_keepalive ka;
+		struct afmux_pool_info pool;
 	} u;
 	unsigned int size;
 	int len;
@@ -457,24 +577,26 @@ static int mux_getsockopt(struct socket *sock, int level, int optname,
 	if (len < 0)
 		return -EINVAL;
 	memset(&u, 0, sizeof(u));
-	spin_lock_bh(&conn->lock);
 	switch (optname) {
 	case AFMUX_STATS:
-		u.stats = conn->stats;
-		u.stats.streams_active = conn->nr_streams;
-		u.stats.rx_credit = conn->rx_charged;
+		afmux_pool_each(conn, mux_stats_add, &u.stats);
 		size = sizeof(u.stats);
 		break;
 	case AFMUX_KEEPALIVE:
+		spin_lock_bh(&conn->lock);
 		u.ka.idle_ms = jiffies_to_msecs(conn->ka_idle);
 		u.ka.timeout_ms = jiffies_to_msecs(conn->ka_timeout);
+		spin_unlock_bh(&conn->lock);
 		size = sizeof(u.ka);
+		break;
+	case AFMUX_POOL:
+		afmux_pool_info(conn, &u.pool);
+		size = sizeof(u.pool);
 		break;
 	default:
 		size = 0;
 		break;
 	}
-	spin_unlock_bh(&conn->lock);
 	if (!size)
 		return -ENOPROTOOPT;
 	len = min_t(unsigned int, len, size);
@@ -523,6 +645,7 @@ static int mux_release(struct socket *sock)
 
 	afmux_tx_kick(conn);
 	afmux_conn_maybe_teardown(conn);
+	afmux_pool_release(conn);
 	sock_orphan(sk);
 	sock->sk = NULL;
 	sock_put(sk);

@@ -2,8 +2,9 @@
 /*
  * parser.c - the receive-side framing state machine (see parser.h).
  *
- * States: PREFACE (24 bytes) -> HDR (12 bytes) -> CTL (control payload)
- * or DATA (payload ranges handed on) -> HDR ...  Any error -> DEAD.
+ * States: PREFACE (24 bytes, or 48 for a join preface: its first 24 say
+ * so) -> HDR (12 bytes) -> CTL (control payload) or DATA (payload ranges
+ * handed on) -> HDR ...  Any error -> DEAD.
  */
 #include <linux/errno.h>
 #include <linux/minmax.h>
@@ -12,9 +13,10 @@
 #include "parser.h"
 
 void afmux_parser_init(struct afmux_parser *p,
-		       const struct afmux_parser_ops *ops)
+		       const struct afmux_parser_ops *ops, bool join)
 {
 	p->ops = ops;
+	p->join = join;
 	p->state = AFMUX_PARSE_PREFACE;
 	p->err = 0;
 	p->bad = AFMUX_BAD_NONE;
@@ -40,10 +42,13 @@ static int got_preface(struct afmux_parser *p)
 	struct afmux_preface pf;
 	int err;
 
-	err = afmux_preface_decode(p->buf, &pf);
-	if (err)
-		p->bad = err == -EPROTONOSUPPORT ? AFMUX_BAD_VERSION :
-						   AFMUX_BAD_PREFACE;
+	err = afmux_preface_decode(p->buf, p->join, &pf);
+	if (err == -EPROTONOSUPPORT)
+		p->bad = AFMUX_BAD_VERSION;
+	else if (err == -ECONNREFUSED)
+		p->bad = AFMUX_BAD_JOIN;
+	else if (err)
+		p->bad = AFMUX_BAD_PREFACE;
 	else
 		err = p->ops->preface(p, &pf);
 	p->state = AFMUX_PARSE_HDR;
@@ -84,15 +89,22 @@ static int step(struct afmux_parser *p, struct sk_buff *skb,
 
 	switch (p->state) {
 	case AFMUX_PARSE_PREFACE:
-	case AFMUX_PARSE_HDR:
-		n = p->state == AFMUX_PARSE_PREFACE ? AFMUX_PREFACE_LEN :
-						       AFMUX_HDR_LEN;
+		n = p->have < AFMUX_PREFACE_LEN ? AFMUX_PREFACE_LEN :
+				afmux_preface_len(p->buf, p->join);
 		used = gather(p, skb, off, len, n);
 		if (used < 0 || p->have < n)
 			return used;
+		if (n < afmux_preface_len(p->buf, p->join))
+			return used;	/* a join preface: 24 more bytes */
 		p->have = 0;
-		err = p->state == AFMUX_PARSE_PREFACE ? got_preface(p) :
-							got_header(p);
+		err = got_preface(p);
+		break;
+	case AFMUX_PARSE_HDR:
+		used = gather(p, skb, off, len, AFMUX_HDR_LEN);
+		if (used < 0 || p->have < AFMUX_HDR_LEN)
+			return used;
+		p->have = 0;
+		err = got_header(p);
 		break;
 	case AFMUX_PARSE_CTL:
 		used = 0;
@@ -165,4 +177,5 @@ int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 
 #ifdef AFMUX_KUNIT
 #include "test/parser-test.c"
+#include "test/pool-test.c"
 #endif

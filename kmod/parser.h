@@ -54,6 +54,7 @@ enum afmux_parser_state {
 /**
  * struct afmux_parser - state of one direction's parse
  * @ops: callbacks
+ * @join: the preface expected is a join preface (docs/protocol.md §12.3)
  * @state: what the next bytes are
  * @err: the error that ended parsing, once in AFMUX_PARSE_DEAD
  * @bad: if that was malformed input, the rule it broke (enum afmux_bad;
@@ -67,6 +68,7 @@ enum afmux_parser_state {
  */
 struct afmux_parser {
 	const struct afmux_parser_ops *ops;
+	bool join;
 	enum afmux_parser_state state;
 	int err;
 	u8 bad;
@@ -78,7 +80,7 @@ struct afmux_parser {
 };
 
 void afmux_parser_init(struct afmux_parser *p,
-		       const struct afmux_parser_ops *ops);
+		       const struct afmux_parser_ops *ops, bool join);
 int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 		      unsigned int off, size_t len);
 

@@ -148,7 +148,7 @@ static int afmux_proc_conns_show(struct seq_file *seq, void *v)
 	bool attached;
 
 	if (v == &an->conns) {
-		seq_puts(seq, "id inode uid state err local peer streams opened accepted backlog orphans tx_bytes rx_bytes frames_tx frames_rx rx_credit tls\n");
+		seq_puts(seq, "id inode uid state err local peer streams opened accepted backlog orphans tx_bytes rx_bytes frames_tx frames_rx rx_credit tls pool\n");
 		return 0;
 	}
 	conn = list_entry(v, struct afmux_conn, net_node);
@@ -165,13 +165,19 @@ static int afmux_proc_conns_show(struct seq_file *seq, void *v)
 		seq_puts(seq, " - -");
 	}
 	/* ktls: set before ATTACHED, freed by the destructor. */
-	seq_printf(seq, " %u %llu %llu %u %u %llu %llu %llu %llu %u %s\n",
+	seq_printf(seq, " %u %llu %llu %u %u %llu %llu %llu %llu %u %s",
 		   conn->nr_streams, conn->stats.streams_opened,
 		   conn->stats.streams_accepted, conn->accept_len,
 		   conn->nr_orphans, conn->stats.bytes_tx,
 		   conn->stats.bytes_rx, conn->stats.frames_tx,
 		   conn->stats.frames_rx, conn->rx_charged,
 		   afmux_ktls_suite(attached ? conn->ktls : NULL, suite));
+	/* pool, head, link: set before ATTACHED, constant after. */
+	if (attached && (conn->pool || conn->head))
+		seq_printf(seq, " %llu/%u\n",
+			   conn->head ? conn->head->id : conn->id, conn->link);
+	else
+		seq_puts(seq, " -\n");
 	spin_unlock_bh(&conn->lock);
 	return 0;
 }
@@ -375,11 +381,11 @@ static const struct seq_operations afmux_proc_streams_ops = {
  */
 static const char *const afmux_mib_names[__AFMUX_MIB_MAX] = {
 	"InData", "InOpen", "InEnd", "InReset", "InWindow", "InPing",
-	"InGoaway",
+	"InGoaway", "InPool",
 	"OutData", "OutOpen", "OutEnd", "OutReset", "OutWindow", "OutPing",
-	"OutGoaway",
+	"OutGoaway", "OutPool",
 	"Preface", "Version", "Type", "Flags", "Reserved", "Length", "Stream",
-	"Open", "Unopened", "AfterEnd", "FlowControl",
+	"Open", "Unopened", "AfterEnd", "FlowControl", "Pool", "Join",
 	"InNoError", "InProtocolError", "InFlowControlError",
 	"InRefusedStream", "InCancel", "InInternalError", "InVersionError",
 	"InOther",

@@ -51,7 +51,13 @@ static int rx_preface(struct afmux_parser *p, const struct afmux_preface *pf)
 	struct afmux_conn *conn = parser_conn(p);
 	struct afmux_stream *st;
 	unsigned long nr;
+	int err;
 
+	if (conn->head) {		/* a link: its join preface */
+		err = afmux_pool_rx_join(conn, pf);
+		if (err)
+			return err;
+	}
 	spin_lock_bh(&conn->lock);
 	conn->peer_window = pf->window;
 	set_bit(AFMUX_C_PEER_READY, &conn->flags);
@@ -342,7 +348,10 @@ static int rx_goaway(struct afmux_conn *conn, const u8 *payload)
 	}
 	spin_unlock_bh(&conn->lock);
 	conn->sk.sk_state_change(&conn->sk);
-	if (code != AFMUX_NO_ERROR)
+	if (code == AFMUX_REFUSED_JOIN && conn->head &&
+	    !test_bit(AFMUX_C_JOINED, &conn->flags))
+		afmux_conn_fail(conn, ECONNREFUSED, AFMUX_NO_ERROR);
+	else if (code != AFMUX_NO_ERROR)
 		afmux_conn_fail(conn, ECONNRESET, AFMUX_NO_ERROR);
 	return 0;
 }
@@ -371,6 +380,13 @@ static int rx_frame(struct afmux_parser *p, const struct afmux_hdr *h,
 	/* Nothing after the end counts (a GOAWAY may end it mid-read). */
 	if (test_bit(AFMUX_C_FAILED, &conn->flags))
 		return -ESHUTDOWN;
+	if (!test_bit(AFMUX_C_FIRST_FRAME, &conn->flags))
+		afmux_pool_rx_first(conn, h, payload);	/* a HELLO? */
+	if (h->type == AFMUX_T_POOL) {
+		err = afmux_pool_rx_pool(conn, payload);
+		if (err)
+			return err;
+	}
 	afmux_count(conn, AFMUX_MIB_FRAMES_RX + h->type);
 	trace_afmux_frame_rx(conn, h->type, h->flags, h->len, h->stream);
 	if (h->type == AFMUX_T_RESET || h->type == AFMUX_T_END)
@@ -446,6 +462,8 @@ static u32 error_code(int err)
 	switch (err) {
 	case -EPROTONOSUPPORT:
 		return AFMUX_VERSION_ERROR;
+	case -ECONNREFUSED:
+		return AFMUX_REFUSED_JOIN;
 	case -RX_EFLOW:
 		return AFMUX_FLOW_CONTROL_ERROR;
 	case -ENOMEM:
@@ -481,7 +499,8 @@ bool afmux_rx_parsed(struct afmux_conn *conn, int error)
 	net_dbg_ratelimited("afmux: TCP port %u to %u: peer broke the protocol (%d, GOAWAY %u)\n",
 			    tsk->sk_num, ntohs(tsk->sk_dport), error,
 			    error_code(error));
-	afmux_conn_fail(conn, error == -ENOMEM ? ENOMEM : EPROTO,
+	afmux_conn_fail(conn, error == -ENOMEM ? ENOMEM :
+			conn->parser.bad == AFMUX_BAD_JOIN ? EACCES : EPROTO,
 			error_code(error));
 	return true;
 }

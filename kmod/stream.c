@@ -383,6 +383,7 @@ static int stream_getsockopt(struct socket *sock, int level, int optname,
 		info->flags = test_bit(AFMUX_ST_LOCAL, &st->flags) ?
 			      AFMUX_STREAM_F_LOCAL : 0;
 		info->window = st->rx_window;
+		info->link = conn->link;
 		spin_unlock_bh(&conn->lock);
 		info->key_len = st->key_len;
 		memcpy(info->key, st->key, st->key_len);

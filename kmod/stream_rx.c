@@ -64,15 +64,31 @@ static void stream_autotune(struct afmux_stream *st)
 /*
  * Room left in the connection's receive budget: net.afmux.conn_mem_max,
  * but never less than one initial window for the first stream (the
- * sysctl may have been lowered below what is charged).
+ * sysctl may have been lowered below what is charged).  In a pool the
+ * budget is the pool's (§12.4): each connection checks it under its own
+ * lock, so connections charging at once may pass it by a grant each.
  */
 static u32 stream_room(const struct afmux_conn *conn)
 {
 	u32 cap = READ_ONCE(afmux_net(sock_net(&conn->sk))->conn_mem_max);
+	struct afmux_pool *pool = afmux_conn_pool(conn);
+	u32 used = pool ? (u32)atomic_read(&pool->rx_charged) :
+			  conn->rx_charged;
 
 	lockdep_assert_held(&conn->lock);
 	cap = max(cap, conn->window);
-	return cap > conn->rx_charged ? cap - conn->rx_charged : 0;
+	return cap > used ? cap - used : 0;
+}
+
+/* Add @delta (may wrap: a decrease) to what @conn and its pool hold. */
+static void stream_charged_add(struct afmux_conn *conn, u32 delta)
+{
+	struct afmux_pool *pool = afmux_conn_pool(conn);
+
+	lockdep_assert_held(&conn->lock);
+	conn->rx_charged += delta;
+	if (pool)
+		atomic_add((int)delta, &pool->rx_charged);
 }
 
 /**
@@ -94,7 +110,7 @@ bool __afmux_stream_admit(struct afmux_stream *st)
 	    !afmux_memory_charge(conn, st->rx_limit))
 		return false;
 	st->rx_charge = st->rx_limit;
-	conn->rx_charged += st->rx_charge;
+	stream_charged_add(conn, st->rx_charge);
 	return true;
 }
 
@@ -103,7 +119,7 @@ void __afmux_stream_uncharge(struct afmux_stream *st)
 {
 	lockdep_assert_held(&st->conn->lock);
 	afmux_memory_uncharge(st->conn, st->rx_charge);
-	st->conn->rx_charged -= st->rx_charge;
+	stream_charged_add(st->conn, -st->rx_charge);
 	st->rx_charge = 0;
 }
 
@@ -126,7 +142,7 @@ static u32 stream_charge(struct afmux_stream *st, u32 next)
 	lockdep_assert_held(&conn->lock);
 	if (keep <= st->rx_charge) {
 		afmux_memory_uncharge(conn, st->rx_charge - keep);
-		conn->rx_charged -= st->rx_charge - keep;
+		stream_charged_add(conn, -(st->rx_charge - keep));
 		st->rx_charge = keep;
 		return next;
 	}
@@ -134,7 +150,7 @@ static u32 stream_charge(struct afmux_stream *st, u32 next)
 	if (more && !afmux_memory_charge(conn, more))
 		more = 0;
 	st->rx_charge += more;
-	conn->rx_charged += more;
+	stream_charged_add(conn, more);
 	if (st->rx_charge >= want)
 		return next;
 	conn->stats.grants_capped++;

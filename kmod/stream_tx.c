@@ -62,6 +62,7 @@ static void stream_wfree(struct sk_buff *skb)
 	struct sock *sk = skb->sk;
 
 	atomic_sub(skb->truesize, &afmux_stream(sk)->tx_mem);
+	atomic_sub(skb->truesize, &afmux_stream(sk)->conn->tx_queued);
 	sk->sk_write_space(sk);
 }
 
@@ -149,6 +150,7 @@ static int stream_queue_skb(struct afmux_stream *st, struct sk_buff *skb,
 	skb->sk = sk;
 	skb->destructor = stream_wfree;
 	atomic_add(skb->truesize, &st->tx_mem);
+	atomic_add(skb->truesize, &conn->tx_queued);
 	afmux_tx_cb_init(skb);
 
 	spin_lock_bh(&conn->lock);
@@ -200,6 +202,7 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 			skb->data_len += size;
 			skb->truesize += size;
 			atomic_add(size, &st->tx_mem);
+			atomic_add(size, &conn->tx_queued);
 			WRITE_ONCE(st->tx_accepted, st->tx_accepted + size);
 			st->tx_bytes += size;
 			if (by_ref)

@@ -209,6 +209,11 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 
 	lockdep_assert_held(&conn->lock);
 	txf_clear(f);
+	/* Offering a pool: HELLO is the first frame (§12.1). */
+	if (test_and_clear_bit(AFMUX_C_HELLO_WANTED, &conn->flags)) {
+		txf_ctl(f, AFMUX_T_PING, 0, 0, afmux_hello, AFMUX_PING_LEN);
+		return true;
+	}
 	if (test_and_clear_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags)) {
 		be[0] = cpu_to_be32(conn->rx_last_nr);
 		be[1] = cpu_to_be32(conn->goaway_code);
@@ -223,6 +228,13 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 
 		put_unaligned_be64(conn->ka_count, data);
 		txf_ctl(f, AFMUX_T_PING, 0, 0, data, sizeof(data));
+		return true;
+	}
+	if (test_and_clear_bit(AFMUX_C_POOL_WANTED, &conn->flags)) {
+		u8 data[AFMUX_POOL_LEN];
+
+		afmux_pool_encode(data, &conn->pool->ours);
+		txf_ctl(f, AFMUX_T_POOL, 0, 0, data, sizeof(data));
 		return true;
 	}
 	if (conn->nr_replies) {

@@ -142,15 +142,22 @@ TEST(attach_listening_tcp)
 	close(fd);
 }
 
-TEST(attach_nonzero_flags_or_reserved)
+/* Flags other than AFMUX_ATTACH_POOL (1), and nonzero reserved. */
+TEST(attach_unknown_flags_or_reserved)
 {
 	int c, s, m;
 
 	ASSERT_EQ(0, tcp_pair(&c, &s));
 	m = afmux_socket(SOCK_CLOEXEC);
 	ASSERT_GE(m, 0);
-	EXPECT_EQ(-1, attach(m, c, 1, 0));
-	EXPECT_EQ(EINVAL, errno) TH_LOG("flags 1: expected EINVAL, got %s",
+	EXPECT_EQ(-1, attach(m, c, 2, 0));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("flags 2: expected EINVAL, got %s",
+					strerror(errno));
+	EXPECT_EQ(-1, attach(m, c, AFMUX_ATTACH_POOL | 4, 0));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("flags 5: expected EINVAL, got %s",
+					strerror(errno));
+	EXPECT_EQ(-1, attach(m, c, AFMUX_ATTACH_POOL, 1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("POOL, reserved 1: expected EINVAL, got %s",
 					strerror(errno));
 	EXPECT_EQ(-1, attach(m, c, 0x80000000U, 0));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("flags 1<<31: expected EINVAL, got %s",

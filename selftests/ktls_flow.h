@@ -2,9 +2,7 @@
 /*
  * ktls_flow.h - the traffic of selftests/ktls.c: a pair of muxes over one
  * TCP connection (kTLS on both ends, or plain), streams opened on one and
- * accepted on the other, and flows - one direction of a stream, bytes
- * from a seeded generator written (or sent with sendfile) and read (or
- * spliced) by a thread each, both ends' SHA-256 compared.
+ * accepted on the other; the flows on them are flow.h's.
  */
 #ifndef _AFMUX_KTLS_FLOW_H
 #define _AFMUX_KTLS_FLOW_H
@@ -26,8 +24,7 @@
 #include "util.h"
 #include "sha256.h"
 #include "ktls_util.h"
-
-#define CHUNK		(64 * 1024)
+#include "flow.h"
 
 /* Two muxes over one connection, kTLS on both ends if @st. */
 static int muxes(const struct ktls_suite *st, struct mux **a, struct mux **b)
@@ -44,167 +41,6 @@ static int muxes(const struct ktls_suite *st, struct mux **a, struct mux **b)
 	close(c);
 	close(s);
 	return *a && *b ? 0 : -1;
-}
-
-/* One direction of a stream: bytes from a seeded generator, hashed. */
-struct flow {
-	int fd;
-	size_t len;		/* to write; read: what came */
-	uint32_t seed;
-	uint8_t sha[SHA256_LEN];
-	int err;		/* errno of a failed call, 0 */
-	bool by_sendfile;	/* write with sendfile from a file */
-	bool by_splice;		/* read with splice through a pipe */
-};
-
-static void fill(uint8_t *p, size_t n, uint32_t *x)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		*x ^= *x << 13;
-		*x ^= *x >> 17;
-		*x ^= *x << 5;
-		p[i] = (uint8_t)*x;
-	}
-}
-
-/* Write with sendfile from an unlinked file of the same bytes. */
-static int flow_sendfile(struct flow *f, struct sha256 *h, uint8_t *buf)
-{
-	char path[] = "/tmp/afmux-ktls-XXXXXX";
-	uint32_t x = f->seed;
-	size_t done = 0;
-	off_t off = 0;
-	int fd = mkstemp(path);
-
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	while (done < f->len) {
-		size_t n = f->len - done < CHUNK ? f->len - done : CHUNK;
-
-		fill(buf, n, &x);
-		sha256_update(h, buf, n);
-		if (write_all(fd, buf, n))
-			goto fail;
-		done += n;
-	}
-	while ((size_t)off < f->len)
-		if (sendfile(f->fd, fd, &off, f->len - (size_t)off) <= 0)
-			goto fail;
-	close(fd);
-	return 0;
-fail:
-	close(fd);
-	return -1;
-}
-
-static void *flow_write(void *arg)
-{
-	struct flow *f = arg;
-	uint8_t *buf = malloc(CHUNK);
-	uint32_t x = f->seed;
-	struct sha256 h;
-	size_t done = 0;
-
-	sha256_init(&h);
-	if (!buf) {
-		f->err = ENOMEM;
-		return NULL;
-	}
-	if (f->by_sendfile) {
-		if (flow_sendfile(f, &h, buf))
-			f->err = errno;
-		done = f->len;
-	}
-	while (done < f->len && !f->err) {
-		size_t n = f->len - done < CHUNK ? f->len - done : CHUNK;
-
-		fill(buf, n, &x);
-		sha256_update(&h, buf, n);
-		if (write_all(f->fd, buf, n))
-			f->err = errno;
-		done += n;
-	}
-	sha256_final(&h, f->sha);
-	if (!f->err && shutdown(f->fd, SHUT_WR))
-		f->err = errno;
-	free(buf);
-	return NULL;
-}
-
-/* Read with splice through a pipe, then from the pipe. */
-static ssize_t flow_splice(int fd, int pipefd[2], uint8_t *buf)
-{
-	ssize_t n = splice(fd, NULL, pipefd[1], NULL, CHUNK, 0);
-
-	if (n <= 0)
-		return n;
-	return read_full(pipefd[0], buf, (size_t)n) == n ? n : -1;
-}
-
-static void *flow_read(void *arg)
-{
-	struct flow *f = arg;
-	uint8_t *buf = malloc(CHUNK);
-	int pipefd[2] = { -1, -1 };
-	struct sha256 h;
-	ssize_t n;
-
-	sha256_init(&h);
-	f->len = 0;
-	if (!buf || (f->by_splice && pipe(pipefd))) {
-		f->err = ENOMEM;
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		n = f->by_splice ? flow_splice(f->fd, pipefd, buf) :
-				   read(f->fd, buf, CHUNK);
-		if (n <= 0)
-			break;
-		sha256_update(&h, buf, (size_t)n);
-		f->len += (size_t)n;
-	}
-	if (n < 0)
-		f->err = errno;
-	sha256_final(&h, f->sha);
-	if (pipefd[0] >= 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-	}
-	free(buf);
-	return NULL;
-}
-
-/* Run @n writers and @n readers at once; each reader gets its writer's. */
-static void run_flows(struct __test_metadata *_metadata, struct flow *w,
-		      struct flow *r, int n)
-{
-	pthread_t *t = calloc(2 * (size_t)n, sizeof(*t));
-	int i;
-
-	ASSERT_NE(NULL, t);
-	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, pthread_create(&t[2 * i], NULL, flow_read, &r[i]));
-		ASSERT_EQ(0, pthread_create(&t[2 * i + 1], NULL, flow_write,
-					    &w[i]));
-	}
-	for (i = 0; i < 2 * n; i++)
-		pthread_join(t[i], NULL);
-	free(t);
-	for (i = 0; i < n; i++) {
-		char hw[2 * SHA256_LEN + 1], hr[2 * SHA256_LEN + 1];
-
-		EXPECT_EQ(0, w[i].err) TH_LOG("flow %d write: %s", i,
-					      strerror(w[i].err));
-		EXPECT_EQ(0, r[i].err) TH_LOG("flow %d read: %s", i,
-					      strerror(r[i].err));
-		EXPECT_EQ(w[i].len, r[i].len) TH_LOG("flow %d", i);
-		EXPECT_STREQ(sha256_hex(w[i].sha, hw), sha256_hex(r[i].sha, hr))
-			TH_LOG("flow %d", i);
-	}
 }
 
 /* Open @n streams on @a; their peers accepted on @b, in order. */

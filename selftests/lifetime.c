@@ -49,15 +49,7 @@ FIXTURE_TEARDOWN(lt)
 /* Two muxes over loopback TCP in this process. */
 static int lt_pair(struct mux **a, struct mux **b)
 {
-	int c, s;
-
-	if (tcp_pair(&c, &s))
-		return -1;
-	*a = mux_new(c);
-	*b = mux_new(s);
-	close(c);
-	close(s);
-	return *a && *b ? 0 : -1;
+	return mux_pair(a, b, false, false);
 }
 
 /* A deterministic payload for @len bytes, and its SHA-256. */

@@ -4,7 +4,8 @@
 # file through send/recv, dd | send into recv | sha256sum, a tree through
 # tar and exec, exec's environment, recv -d writing one ID-KEY file per
 # stream, and --tls (certificates made here with openssl): a file through
-# a verified TLS connection, refused with the wrong CA.  Both ends run here on 127.0.0.1: a listener on port 0 (its
+# a verified TLS connection, refused with the wrong CA; --connections 3
+# (a pool), plain and inside TLS: three files at once, each intact.  Both ends run here on 127.0.0.1: a listener on port 0 (its
 # -v output says the port) and a connecting muxcat.  Needs root in a test
 # VM with the module loaded.  TAP output; exit status 0 only if all passed.
 #
@@ -232,6 +233,38 @@ else
 	nok "--tls with the wrong CA: no listener"
 fi
 LOPTS=
+
+# 7. --connections 3: a pool of three TCP connections (inside TLS too),
+# three files sent at once into recv -d, each intact; -v names the joins.
+pool_case() {
+	local name=$1 what=$2 f
+	rm -rf "$W/pool" && mkdir "$W/pool"
+	if listen "$name" recv -n 3 -d "$W/pool"; then
+		conn send a "$W/big" b "$W/tree/sub/deeper/medium" \
+			c "$W/tree/sub/small" >"$W/conn.out" 2>"$W/conn.err"
+		CRC=$?
+		lwait
+		statuses 00 "$what: send 3 files -> recv -d: both exit 0" "$CRC$LRC"
+		t "$what: both ends joined connections 2 and 3" \
+			test "$(grep -c 'joined the pool as link [12]$' \
+				"$W/conn.err" "$W/$name.err" | cut -d: -f2 |
+				tr -d '\n')" = 22
+		for f in a:big b:tree/sub/deeper/medium c:tree/sub/small; do
+			t "$what: ${f%%:*} arrived intact" test \
+				"$(sum "$W"/pool/*-"${f%%:*}")" = "$(sum "$W/${f#*:}")"
+		done
+	else
+		for f in 1 2 3 4 5; do nok "$what: no listener"; done
+	fi
+}
+LOPTS="--connections 3" COPTS="--connections 3" pool_case pool "--connections 3"
+if [ $certs = 1 ]; then
+	LOPTS="--connections 3 --tls --cert $W/srv.pem --key $W/srv.key" \
+	COPTS="--connections 3 --tls --ca $W/ca.pem" \
+		pool_case pooltls "--connections 3 --tls"
+else
+	for f in 1 2 3 4 5; do nok "--connections 3 --tls: no certificates"; done
+fi
 
 echo "1..$n"
 echo "# Totals: pass:$((n - failed)) fail:$failed xfail:0 xpass:0 skip:0 error:0"

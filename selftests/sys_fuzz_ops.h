@@ -116,10 +116,13 @@ static void sf_op_connect(uint64_t *s)
 		sf_ktls(c, t, s);
 	m1 = sf_mux();
 	m2 = sf_below(s, 8) ? sf_mux() : -1;	/* else a raw TCP peer */
+	/* Half offer a pool (JOIN in sf_op_mux_ioctl). */
 	if (m1 >= 0)
-		ioctl(m1, AFMUX_IOC_ATTACH, &(struct afmux_attach){ .fd = c });
+		ioctl(m1, AFMUX_IOC_ATTACH, &(struct afmux_attach){
+			.fd = c, .flags = (uint32_t)sf_below(s, 2) });
 	if (m2 >= 0)
-		ioctl(m2, AFMUX_IOC_ATTACH, &(struct afmux_attach){ .fd = t });
+		ioctl(m2, AFMUX_IOC_ATTACH, &(struct afmux_attach){
+			.fd = t, .flags = (uint32_t)sf_below(s, 2) });
 	if (m1 >= 0 && !sf_below(s, 3))
 		listen(m1, (int)sf_below(s, 20) - 2);
 	sf_add(m1, K_MUX);
@@ -134,13 +137,13 @@ static void sf_op_connect(uint64_t *s)
 		sf_add(t, K_TCP);
 }
 
-/* An ioctl with a struct of any size; nr 1..3 mostly, others at times. */
+/* An ioctl with a struct of any size; nr 1..4 mostly, others at times. */
 static void sf_op_mux_ioctl(struct sf_thread *t, int op)
 {
 	uint64_t *s = &t->rng;
 	static const unsigned int dirs[] = { _IOC_READ | _IOC_WRITE, _IOC_WRITE,
 					     _IOC_READ, _IOC_NONE };
-	unsigned int nr = sf_below(s, 10) ? 1 + sf_below(s, 3) :
+	unsigned int nr = sf_below(s, 10) ? 1 + sf_below(s, 4) :
 			  sf_below(s, 8);
 	unsigned int size = sf_below(s, 4) ? 24 : sf_below(s, 64);
 	unsigned int dir = sf_below(s, 6) ? dirs[0] : dirs[sf_below(s, 4)];
@@ -167,6 +170,12 @@ static void sf_op_mux_ioctl(struct sf_thread *t, int op)
 		o->key_len = (uint32_t)sf_len(s, AFMUX_KEY_MAX + 2);
 		o->flags = O_NONBLOCK | (sf_below(s, 8) ? O_CLOEXEC : 0);
 		size = sizeof(*o);
+		dir = dirs[0];
+	} else if (nr == 4 && sf_below(s, 4)) {	/* JOIN a real fd */
+		memset(arg, 0, sizeof(struct afmux_join));
+		*(int32_t *)arg = sf_pick(s, sf_below(s, 4) ? K_TCP : K_NONE,
+					  NULL);
+		size = sizeof(struct afmux_join);
 		dir = dirs[0];
 	} else if (nr == 3 && sf_below(s, 4)) {	/* ACCEPT into a buffer */
 		struct afmux_accept *a = (struct afmux_accept *)arg;

@@ -114,6 +114,25 @@ static inline int tcp_pair(int *client, int *server)
 	return tcp_pair_af(client, server, false);
 }
 
+/*
+ * Two muxes over a new loopback TCP connection, each offering a pool
+ * (mux_new_pool()) if asked.  0, or -1 (either may be NULL then).
+ */
+static inline int mux_pair(struct mux **a, struct mux **b, bool pool_a,
+			   bool pool_b)
+{
+	int c, s;
+
+	*a = *b = NULL;
+	if (tcp_pair(&c, &s))
+		return -1;
+	*a = pool_a ? mux_new_pool(c) : mux_new(c);
+	*b = pool_b ? mux_new_pool(s) : mux_new(s);
+	close(c);
+	close(s);
+	return *a && *b ? 0 : -1;
+}
+
 enum { FT_DATA, FT_OPEN, FT_END, FT_RESET, FT_WINDOW, FT_PING, FT_GOAWAY };
 enum { E_NO_ERROR, E_PROTOCOL, E_FLOW_CONTROL, E_REFUSED_STREAM, E_CANCEL };
 #define PREFACE_LEN	24

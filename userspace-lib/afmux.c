@@ -49,9 +49,9 @@ int afmux_socket(int flags)
 	return socket(family, SOCK_STREAM | flags, 0);
 }
 
-struct mux *mux_new(int tcp_fd)
+static struct mux *mux_attach(int tcp_fd, uint32_t flags)
 {
-	struct afmux_attach at = { .fd = tcp_fd };
+	struct afmux_attach at = { .fd = tcp_fd, .flags = flags };
 	struct mux *m;
 	int err;
 
@@ -74,6 +74,29 @@ fail:
 	free(m);
 	errno = err;
 	return NULL;
+}
+
+struct mux *mux_new(int tcp_fd)
+{
+	return mux_attach(tcp_fd, 0);
+}
+
+struct mux *mux_new_pool(int tcp_fd)
+{
+	return mux_attach(tcp_fd, AFMUX_ATTACH_POOL);
+}
+
+int mux_join(struct mux *m, int tcp_fd)
+{
+	struct afmux_join j = { .fd = tcp_fd };
+
+	if (!m) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (ioctl(m->fd, AFMUX_IOC_JOIN, &j) < 0 && errno != EINPROGRESS)
+		return -1;
+	return (int)j.link;
 }
 
 int mux_close(struct mux *m)
@@ -227,6 +250,20 @@ int mux_stream_info(int stream_fd, uint32_t *stream_id, int *local,
 	if (window)
 		*window = info.window;
 	return 0;
+}
+
+int mux_stream_link(int stream_fd)
+{
+	struct afmux_stream_info info;
+	socklen_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (getsockopt(stream_fd, SOL_AFMUX, AFMUX_STREAM_INFO, &info, &len) < 0)
+		return -1;
+	/* A kernel without pools: every stream is on the one connection. */
+	if (len < offsetof(struct afmux_stream_info, link) + sizeof(info.link))
+		return 0;
+	return (int)info.link;
 }
 
 int mux_stream_set_window(int stream_fd, uint32_t window)

@@ -137,6 +137,27 @@ int mux_stream_info(int stream_fd, uint32_t *stream_id, int *local,
 		    uint32_t *window);
 int mux_stream_set_window(int stream_fd, uint32_t window);
 
+/*
+ * Pools: one mux over several TCP connections to the same peer (afmux(7),
+ * "Pools"; docs/protocol.md section 12).  mux_new_pool() is mux_new()
+ * offering a pool (AFMUX_ATTACH_POOL); for a pool over TLS, run
+ * mux_tls_handshake() on each TCP connection first.  mux_join() adds
+ * another connected TCP socket to @m's pool (AFMUX_IOC_JOIN): both ends
+ * call it, each with its end of the new connection; it waits until the
+ * peer has joined it too and returns the connection's number in the pool
+ * (1, 2, ...; the first is 0), or -1 with errno (EOPNOTSUPP: the peer did
+ * not offer a pool; EACCES, ECONNREFUSED: the new connection's peer is
+ * not this mux's; see afmux_join in <linux/afmux.h>).  On a non-blocking
+ * mux socket it returns the number at once, the join going on.  As with
+ * mux_new(), the caller may close @tcp_fd afterwards.
+ *
+ * mux_stream_link() is the number of the connection a stream lives on,
+ * or -1 with errno.
+ */
+struct mux *mux_new_pool(int tcp_fd);
+int mux_join(struct mux *m, int tcp_fd);
+int mux_stream_link(int stream_fd);
+
 #ifdef __cplusplus
 }
 #endif

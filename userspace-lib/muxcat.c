@@ -488,156 +488,6 @@ static int recv_dir(struct mux *m, const struct opts *o, int dirfd)
 	return status;
 }
 
-/* The TCP connection */
-
-static void report_addr(const char *what, const struct sockaddr *sa,
-			socklen_t len)
-{
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
-
-	if (!verbose)
-		return;
-	if (getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
-			NI_NUMERICHOST | NI_NUMERICSERV))
-		msg(0, "%s", what);
-	else
-		msg(0, "%s %s port %s", what, host, serv);
-}
-
-static struct addrinfo *resolve(const struct opts *o)
-{
-	struct addrinfo hints = {
-		.ai_family = o->family,
-		.ai_socktype = SOCK_STREAM,
-		.ai_protocol = IPPROTO_TCP,
-		.ai_flags = o->listen ? AI_PASSIVE : 0,
-	};
-	const char *host = o->host;
-	struct addrinfo *res;
-	int err;
-
-	if (o->listen && (!*host || !strcmp(host, "*")))
-		host = NULL;
-	err = getaddrinfo(host, o->port, &hints, &res);
-	if (err) {
-		if (err == EAI_SYSTEM)
-			msg(errno, "%s port %s", o->host, o->port);
-		else
-			msg(0, "%s port %s: %s", o->host, o->port,
-			    gai_strerror(err));
-		return NULL;
-	}
-	return res;
-}
-
-/* connect() that an interrupting signal does not abandon. */
-static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	socklen_t elen = sizeof(int);
-	int err = 0;
-
-	if (connect(fd, sa, len) == 0)
-		return 0;
-	if (errno != EINTR)
-		return -1;
-	/* It goes on in the background. */
-	while (poll(&p, 1, -1) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
-}
-
-static int tcp_connect(const struct opts *o)
-{
-	struct addrinfo *res = resolve(o), *ai;
-	int fd = -1, err = EADDRNOTAVAIL;
-
-	if (!res)
-		return -1;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd >= 0 && connect_fd(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			report_addr("connected to", ai->ai_addr, ai->ai_addrlen);
-			break;
-		}
-		err = errno;
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		msg(err, "connecting to %s port %s", o->host, o->port);
-	return fd;
-}
-
-static int tcp_listen(const struct opts *o)
-{
-	struct addrinfo *res = resolve(o), *ai;
-	struct sockaddr_storage peer;
-	socklen_t plen;
-	int lfd = -1, fd, err = EADDRNOTAVAIL, one = 1, zero = 0, pass;
-	/* Every address: "::" first, which takes IPv4 too. */
-	int v6first = o->family == AF_UNSPEC && (!*o->host ||
-						 !strcmp(o->host, "*"));
-
-	if (!res)
-		return -1;
-	for (pass = !v6first; lfd < 0 && pass < 2; pass++) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			if (!pass && ai->ai_family != AF_INET6)
-				continue;
-			lfd = socket(ai->ai_family,
-				     ai->ai_socktype | SOCK_CLOEXEC,
-				     ai->ai_protocol);
-			if (lfd >= 0 && v6first && ai->ai_family == AF_INET6)
-				setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY,
-					   &zero, sizeof(zero));
-			if (lfd >= 0 &&
-			    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one,
-				       sizeof(one)) == 0 &&
-			    bind(lfd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-			    listen(lfd, 1) == 0)
-				break;
-			err = errno;
-			if (lfd >= 0)
-				close(lfd);
-			lfd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (lfd < 0) {
-		msg(err, "listening on %s port %s", o->host, o->port);
-		return -1;
-	}
-	/* The real port, if PORT was 0. */
-	plen = sizeof(peer);
-	if (getsockname(lfd, (struct sockaddr *)&peer, &plen) == 0)
-		report_addr("listening on", (struct sockaddr *)&peer, plen);
-	for (;;) {
-		plen = sizeof(peer);
-		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
-			     SOCK_CLOEXEC);
-		if (fd >= 0 || (errno != EINTR && errno != ECONNABORTED))
-			break;
-	}
-	if (fd < 0)
-		msg(errno, "accepting a connection on %s port %s", o->host,
-		    o->port);
-	else
-		report_addr("connection from", (struct sockaddr *)&peer, plen);
-	close(lfd);
-	return fd;
-}
-
 /* main */
 
 /* Fds 0-2 open, so stream fds are never 0-2 (dup2 in spawn). */
@@ -656,10 +506,75 @@ static int open_std_fds(void)
 	return 0;
 }
 
+/* TLS on @tcp if asked for; -1 (reported) on failure. */
+static int tls_setup(const struct opts *o, int tcp)
+{
+	struct mux_tls t = o->tls_opts;
+
+	if (!o->tls)
+		return 0;
+	t.hostname = o->host;
+	if (mux_tls_handshake(tcp, &t) == 0)
+		return 0;
+	msg(0, "TLS: %s", mux_tls_error());
+	return -1;
+}
+
+/*
+ * The mux over the first TCP connection @tcp (closed here: the mux holds
+ * its own reference), offering a pool with --connections; NULL
+ * (reported) on failure.
+ */
+static struct mux *mux_setup(const struct opts *o, int tcp)
+{
+	struct mux *m = NULL;
+	int err;
+
+	if (tls_setup(o, tcp) == 0) {
+		m = o->connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
+		if (!m) {
+			err = errno;
+			msg(err, "attaching the TCP connection to an AF_MUX socket");
+		}
+	}
+	close(tcp);
+	return m;
+}
+
+/*
+ * --connections N: N - 1 more TCP connections (accepted on @lfd with -l,
+ * else connected), each joined to @m's pool.  0, or -1 (reported).
+ */
+static int join_pool(const struct opts *o, struct mux *m, int lfd)
+{
+	unsigned int i;
+	int tcp, link;
+
+	for (i = 1; i < o->connections; i++) {
+		tcp = o->listen ? tcp_accept(o, lfd) : tcp_connect(o);
+		if (tcp < 0)
+			return -1;
+		if (tls_setup(o, tcp) < 0) {
+			close(tcp);
+			return -1;
+		}
+		link = mux_join(m, tcp);
+		if (link < 0)
+			msg(errno, "joining TCP connection %u to the mux", i + 1);
+		close(tcp);
+		if (link < 0)
+			return -1;
+		if (verbose)
+			msg(0, "TCP connection %u joined the pool as link %d",
+			    i + 1, link);
+	}
+	return 0;
+}
+
 static int muxcat(const struct opts *o)
 {
-	int dirfd = -1, probe, tcp, err, status = 1;
-	struct mux *m;
+	int dirfd = -1, lfd = -1, probe, tcp, err, status = 1;
+	struct mux *m = NULL;
 
 	verbose = o->verbose;
 	if (open_std_fds() < 0)
@@ -686,25 +601,19 @@ static int muxcat(const struct opts *o)
 	}
 	close(probe);
 
-	tcp = o->listen ? tcp_listen(o) : tcp_connect(o);
+	if (o->listen) {
+		lfd = tcp_listen(o);
+		tcp = lfd < 0 ? -1 : tcp_accept(o, lfd);
+	} else {
+		tcp = tcp_connect(o);
+	}
 	if (tcp < 0)
 		goto out;
-	if (o->tls) {
-		struct mux_tls t = o->tls_opts;
-
-		t.hostname = o->host;
-		m = mux_new_tls(tcp, &t);
-	} else {
-		m = mux_new(tcp);
-	}
-	err = errno;
-	close(tcp);		/* the mux holds its own reference */
-	if (!m && o->tls) {
-		msg(0, "TLS: %s", mux_tls_error());
+	m = mux_setup(o, tcp);
+	if (!m)
 		goto out;
-	}
-	if (!m) {
-		msg(err, "attaching the TCP connection to an AF_MUX socket");
+	if (join_pool(o, m, lfd) < 0) {
+		mux_close(m);
 		goto out;
 	}
 
@@ -723,6 +632,8 @@ static int muxcat(const struct opts *o)
 		break;
 	}
 out:
+	if (lfd >= 0)
+		close(lfd);
 	close_inputs();
 	if (dirfd >= 0)
 		close(dirfd);

@@ -3,7 +3,8 @@
  * muxcat.h - what muxcat's files share: the options, the messages, and
  * each file's entry points.  muxcat.c has the program and the streams'
  * modes; muxcat_args.c the usage text and the command line;
- * muxcat_copy.c moving bytes between fds; muxcat_exec.c exec and run.
+ * muxcat_copy.c moving bytes between fds; muxcat_exec.c exec and run;
+ * muxcat_tcp.c the TCP connections.
  */
 #ifndef MUXCAT_H
 #define MUXCAT_H
@@ -55,6 +56,7 @@ struct opts {
 	unsigned long count;		/* recv, exec: 0 = until the end */
 	const char *dir;		/* recv -d */
 	char **cmd;			/* exec, run: NULL-terminated */
+	unsigned int connections;	/* --connections: TCP connections */
 	int tls;			/* --tls: the connection inside TLS */
 	struct mux_tls tls_opts;	/* --cert, --key, --ca, --insecure */
 };
@@ -93,6 +95,11 @@ int do_run(struct mux *m, const struct opts *o);
 
 /* muxcat.c */
 int accept_stream(struct mux *m, struct stream *s);
+
+/* muxcat_tcp.c */
+int tcp_connect(const struct opts *o);
+int tcp_listen(const struct opts *o);
+int tcp_accept(const struct opts *o, int lfd);
 int accept_failed(int err, unsigned long done, unsigned long count);
 void abort_stream(int fd);
 int set_window(int fd, uint32_t id, uint32_t window);

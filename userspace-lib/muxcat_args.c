@@ -8,7 +8,7 @@
 int verbose;
 
 const char usage_text[] =
-"usage: muxcat [-l] [-4|-6] [-x] [-v] [-w BYTES]\n"
+"usage: muxcat [-l] [-4|-6] [-x] [-v] [-w BYTES] [--connections N]\n"
 "              [--tls [--cert FILE --key FILE] [--ca FILE] [--insecure]]\n"
 "              HOST PORT MODE [ARGS...]\n"
 "\n"
@@ -23,6 +23,10 @@ const char usage_text[] =
 "  -v        report the connection and each stream (ID, key; send: the\n"
 "            bytes sent and received) on stderr\n"
 "  -w BYTES  receive window of each stream, 4k to 64m (suffix k, m)\n"
+"  --connections N\n"
+"            N TCP connections (1 to 16, default 1) in one mux (a pool):\n"
+"            with -l, accept N; else connect N times.  Each stream lives\n"
+"            on one of them.  The other end needs the same N\n"
 "  --tls     run the connection inside TLS (1.3 or 1.2, in the kernel's\n"
 "            TLS once the handshake is done); the other end needs --tls\n"
 "            too.  The client checks the server's certificate against\n"
@@ -206,6 +210,22 @@ int parse_count(const char *s, unsigned long *out)
 	return 0;
 }
 
+/* 1 to AFMUX_LINKS_MAX, in decimal. */
+static int parse_connections(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end || n < 1 || n > AFMUX_LINKS_MAX)
+		return -1;
+	*out = (unsigned int)n;
+	return 0;
+}
+
 /* BYTES[k|K|m|M], within the kernel's window limits. */
 int parse_window(const char *s, uint32_t *out)
 {
@@ -332,7 +352,8 @@ static int mode_options(int argc, char **argv, const char *optstring,
 }
 
 /* --tls and what goes with it. */
-enum { OPT_TLS = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_INSECURE };
+enum { OPT_TLS = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_INSECURE,
+       OPT_CONNECTIONS };
 
 static const struct option long_options[] = {
 	{ "tls", no_argument, NULL, OPT_TLS },
@@ -340,6 +361,7 @@ static const struct option long_options[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -379,6 +401,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->family = AF_UNSPEC;
 	o->count = 1;
+	o->connections = 1;
 	optind = 0;
 	opterr = 0;
 	/* "+": stop at HOST, so a mode's options stay the mode's. */
@@ -399,6 +422,11 @@ int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_INSECURE:
 			o->tls_opts.insecure = 1;
+			break;
+		case OPT_CONNECTIONS:
+			if (parse_connections(optarg, &o->connections) < 0)
+				return usage_error("--connections: not a number from 1 to %d: %s",
+						   AFMUX_LINKS_MAX, optarg);
 			break;
 		case '4':
 			fam4 = 1;

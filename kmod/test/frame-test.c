@@ -130,7 +130,7 @@ static void afmux_frame_test_preface_round_trip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, memcmp(buf, c->wire, AFMUX_PREFACE_LEN), 0);
 	KUNIT_EXPECT_EQ(test, buf[AFMUX_PREFACE_LEN], 0xa5);
 
-	KUNIT_EXPECT_EQ(test, afmux_preface_decode(c->wire, &pf), 0);
+	KUNIT_EXPECT_EQ(test, afmux_preface_decode(c->wire, false, &pf), 0);
 	KUNIT_EXPECT_EQ(test, pf.window, c->pf.window);
 	KUNIT_EXPECT_EQ(test, pf.max_streams, c->pf.max_streams);
 }
@@ -337,11 +337,11 @@ static const struct afmux_frame_test_hdr afmux_frame_test_hdrs[] = {
 	  { 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00 } },
 	{ "GOAWAY reserved 0x8000", -EPROTO,
 	  { 0x06, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00 } },
-	/* unknown types 7-255 */
-	{ "type 7 len 0 stream 1", -EPROTO,
-	  { 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01 } },
-	{ "type 7 len 8 stream 0", -EPROTO,
-	  { 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00 } },
+	/* unknown types 8-255 (POOL, 7: pool-frame-test.c) */
+	{ "type 8 len 0 stream 1", -EPROTO,
+	  { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01 } },
+	{ "type 8 len 8 stream 0", -EPROTO,
+	  { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00 } },
 	{ "type 8 len 4 stream 1", -EPROTO,
 	  { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01 } },
 	{ "type 128 len 0 stream 1", -EPROTO,
@@ -596,7 +596,7 @@ static void afmux_frame_test_preface_check(struct kunit *test)
 	const struct afmux_frame_test_pf_bytes *c = test->param_value;
 	struct afmux_preface pf = { };
 
-	KUNIT_EXPECT_EQ(test, afmux_preface_decode(c->wire, &pf), c->err);
+	KUNIT_EXPECT_EQ(test, afmux_preface_decode(c->wire, false, &pf), c->err);
 	if (c->err)
 		return;
 	KUNIT_EXPECT_EQ(test, pf.window, get_unaligned_be32(c->wire + 12));
@@ -616,7 +616,7 @@ static void afmux_frame_test_hdr_bad_rows(struct kunit *test)
 		{ AFMUX_BAD_RESERVED,	/* reserved wins over a bad type */
 		  { 0x09, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1 } },
 		{ AFMUX_BAD_TYPE,
-		  { 0x07, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 1 } },
+		  { 0x08, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 1 } },
 		{ AFMUX_BAD_FLAGS,	/* ACK on a DATA */
 		  { 0x00, 0x01, 0x00, 0x00, 0, 0, 0, 1, 0, 0, 0, 1 } },
 		{ AFMUX_BAD_LENGTH,	/* END with a payload */

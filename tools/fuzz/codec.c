@@ -13,7 +13,9 @@
  * - a callback failing at event K stops the parse for good, with its
  *   error, in both feeds;
  * - every header the parser accepts re-encodes to the same 12 bytes, and
- *   every accepted preface to the same 24; DATA ranges stay inside the
+ *   every accepted preface to the same 24 (a join preface - the seed
+ *   says whether one is expected - to the same 48); DATA ranges stay
+ *   inside the
  *   piece fed and inside the frame; a paused feed returns fewer bytes
  *   than it was given, never 0.
  */
@@ -91,17 +93,19 @@ static int verdict(struct rec *r, bool data_hdr)
 static int cb_preface(struct afmux_parser *p, const struct afmux_preface *pf)
 {
 	struct rec *r = (struct rec *)p;
-	u8 buf[AFMUX_PREFACE_LEN], again[AFMUX_PREFACE_LEN];
+	u8 buf[AFMUX_JOIN_PREFACE_LEN], again[AFMUX_JOIN_PREFACE_LEN];
 	struct afmux_preface back;
+	unsigned int len;
 
 	/* The preface the parser gathered re-encodes to itself. */
-	afmux_preface_encode(buf, pf);
-	CHECK(afmux_preface_decode(buf, &back) == 0);
+	CHECK(pf->join == p->join);
+	len = afmux_preface_encode(buf, pf);
+	CHECK(afmux_preface_decode(buf, pf->join, &back) == 0);
 	CHECK(back.window == pf->window && back.max_streams == pf->max_streams);
-	afmux_preface_encode(again, &back);
-	CHECK(!memcmp(buf, again, sizeof(buf)));
+	CHECK(afmux_preface_encode(again, &back) == len);
+	CHECK(!memcmp(buf, again, len));
 	log_put(r, "P", 1);
-	log_put(r, buf, sizeof(buf));
+	log_put(r, buf, len);
 	return verdict(r, false);
 }
 
@@ -163,10 +167,10 @@ static const struct afmux_parser_ops ops = {
 };
 
 static void rec_init(struct rec *r, unsigned int fail_at, bool in_data,
-		     u32 rng)
+		     u32 rng, bool join)
 {
 	memset(r, 0, sizeof(*r));
-	afmux_parser_init(&r->p, &ops);
+	afmux_parser_init(&r->p, &ops, join);
 	r->fail_at = fail_at;
 	r->fail_in_data = in_data;
 	r->rng = rng;
@@ -204,6 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct afmux_hdr h;
 	struct afmux_preface pf;
 	int err_whole, err_cut = 0;
+	bool join;
 	u32 seed;
 
 	if (size < 4)
@@ -213,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 4;
 	if (size > (1 << 20))
 		return 0;
+	join = seed & 0x20;	/* a join preface expected (§12.3) */
 
 	/* Accepted headers and prefaces are canonical. */
 	if (size >= AFMUX_HDR_LEN && !afmux_hdr_decode(data, &h)) {
@@ -221,11 +227,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		afmux_hdr_encode(buf, &h);
 		CHECK(!memcmp(buf, data, sizeof(buf)));
 	}
-	if (size >= AFMUX_PREFACE_LEN && !afmux_preface_decode(data, &pf)) {
-		u8 buf[AFMUX_PREFACE_LEN];
+	if (size >= AFMUX_PREFACE_LEN &&
+	    size >= afmux_preface_len(data, join) &&
+	    !afmux_preface_decode(data, join, &pf)) {
+		u8 buf[AFMUX_JOIN_PREFACE_LEN];
+		unsigned int len = afmux_preface_encode(buf, &pf);
 
-		afmux_preface_encode(buf, &pf);
-		CHECK(!memcmp(buf, data, sizeof(buf)));
+		CHECK(len == afmux_preface_len(data, join));
+		CHECK(!memcmp(buf, data, len));
 	}
 
 	skb.data = data;
@@ -233,10 +242,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A failing callback at event K (or none) in both feeds. */
 	fail_at = seed & 0x80 ? (seed >> 8) % 64 : ~0u;
 
-	rec_init(&whole, fail_at, seed & 0x40, 0);
+	rec_init(&whole, fail_at, seed & 0x40, 0, join);
 	err_whole = feed(&whole, &skb, 0, size);
 
-	rec_init(&cut, fail_at, seed & 0x40, seed | 1);
+	rec_init(&cut, fail_at, seed & 0x40, seed | 1, join);
 	while (off < size && !err_cut) {
 		unsigned int n = 1 + rng_next(&seed) % 97;
 

@@ -22,8 +22,15 @@ def frame(ftype, stream, payload=b"", flags=0, rsv=0, length=None):
     return struct.pack(">BBHII", ftype, flags, rsv, n, stream) + payload
 
 
-DATA, OPEN, END, RESET, WINDOW, PING, GOAWAY = range(7)
+DATA, OPEN, END, RESET, WINDOW, PING, GOAWAY, POOL = range(8)
 R = 1 << 31
+HELLO = b"AFMUX\0\0\2"
+CRED = struct.pack(">Q", 0x0102030405060708) + bytes(range(16))
+
+
+def join_preface(flags=1, version=2, cred=CRED, **kw):
+    return preface(version=version, flags=flags, **kw) + cred
+
 
 seeds = {
     "valid-mix": preface() + frame(OPEN, 1, b"key") +
@@ -51,9 +58,27 @@ seeds = {
     "ping-flood": preface() + frame(PING, 0, b"pingping") * 200,
     "open-flood": preface() + b"".join(frame(OPEN, i) for i in range(1, 300)),
     "short": preface()[:10],
+    "hello-pool": preface() + frame(PING, 0, HELLO) + frame(POOL, 0, CRED) +
+    frame(OPEN, 1, b"k"),
+    "pool-bad-length": preface() + frame(PING, 0, HELLO) +
+    frame(POOL, 0, CRED[:23]),
+}
+# Seeds read with a join preface expected (§12.3): control bit 0x20.
+join_seeds = {
+    "join-valid": join_preface() + frame(OPEN, 5, b"j") +
+    frame(DATA, 5, b"x" * 100),
+    "join-v1-preface": preface() + frame(OPEN, 1),
+    "join-flags": join_preface(flags=3),
+    "join-version-3": join_preface(version=3),
+    "join-id-zero": join_preface(cred=bytes(24)),
+    "join-short": join_preface()[:40],
 }
 os.makedirs(out, exist_ok=True)
 for i, (name, stream) in enumerate(sorted(seeds.items())):
-    ctl = struct.pack(">I", (i * 2654435761) & 0xffffffff)
+    ctl = struct.pack(">I", (i * 2654435761) & 0xffffffdf)
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(ctl + stream)
+for i, (name, stream) in enumerate(sorted(join_seeds.items())):
+    ctl = struct.pack(">I", ((i + 100) * 2654435761) & 0xffffffff | 0x20)
     with open(os.path.join(out, name), "wb") as f:
         f.write(ctl + stream)

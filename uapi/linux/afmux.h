@@ -56,12 +56,15 @@
 /**
  * struct afmux_attach - argument of AFMUX_IOC_ATTACH
  * @fd: a connected TCP socket (IPv4 or IPv6)
- * @flags: must be 0
+ * @flags: 0, or AFMUX_ATTACH_POOL: offer the peer a pool, so that more
+ *	TCP connections can join this mux later (AFMUX_IOC_JOIN;
+ *	docs/protocol.md section 12).  Without it the connection is a
+ *	version 1 connection, byte for byte.
  * @reserved: must be 0
  *
  * Errors: EBADF (@fd not open), ENOTSOCK, EPROTONOSUPPORT (not TCP),
- * ENOTCONN (not connected), EINVAL (listening, or nonzero @flags or
- * @reserved), EISCONN (this mux socket is already attached), EBUSY (the
+ * ENOTCONN (not connected), EINVAL (listening, or unknown @flags, or
+ * nonzero @reserved), EISCONN (this mux socket is already attached), EBUSY (the
  * TCP socket is owned by an upper layer: a ULP other than kTLS, sockmap,
  * KCM, or a mux socket - now or before: a TCP socket once attached stays
  * afmux's; or a kTLS read or write is under way), ENOKEY (kTLS without
@@ -75,6 +78,8 @@ struct afmux_attach {
 	__u32	flags;
 	__u64	reserved;
 };
+
+#define AFMUX_ATTACH_POOL	1
 
 /* Flags for the new stream fd in struct afmux_open and afmux_accept. */
 #define AFMUX_O_CLOEXEC		02000000	/* == O_CLOEXEC */
@@ -131,6 +136,51 @@ struct afmux_accept {
 	__u32	reserved;
 };
 
+/**
+ * struct afmux_join - argument of AFMUX_IOC_JOIN: add a TCP connection
+ * to the pool of a mux socket attached with AFMUX_ATTACH_POOL
+ * @fd: a connected TCP socket to the same peer (either end may have
+ *	connected it; over TLS with its own kTLS keys, as for ATTACH)
+ * @flags: must be 0
+ * @link: out: the new connection's number in the pool (the first, the
+ *	attached one, is 0; joined ones count 1, 2, ..., never reused)
+ * @reserved: must be 0
+ *
+ * Both ends call it, each with its own end of the new TCP connection:
+ * each sends a join preface presenting the peer's credentials and checks
+ * that the peer's presents its own (docs/protocol.md section 12).  It
+ * waits, as connect(2) does (up to SO_SNDTIMEO: then ETIMEDOUT), for the
+ * peer's pool credentials on the first connection if they have not come
+ * yet (AFMUX_POOL's state PENDING), then for the peer's join preface.
+ * On a non-blocking mux socket it fails with EAGAIN while the state is
+ * PENDING, and else returns EINPROGRESS (with @link set) as soon as the
+ * join preface is queued: AFMUX_POOL's @links counts the connection once
+ * it has joined.  New streams then go to whichever
+ * connection has the fewest bytes queued and in flight; a stream stays
+ * on its connection for life (AFMUX_STREAM_INFO's @link says which).
+ *
+ * Errors: those of AFMUX_IOC_ATTACH for @fd (the TCP socket is afmux's
+ * from then on, joined or not); ENOTCONN (the mux socket is not
+ * attached); EINVAL (@flags, @reserved, or not attached with
+ * AFMUX_ATTACH_POOL); EOPNOTSUPP (the peer does not pool: it did not
+ * attach with AFMUX_ATTACH_POOL, or speaks version 1 only); EPIPE (the
+ * mux has ended, or no connection of the pool takes new streams: the
+ * peer closed its mux); EMLINK (AFMUX_LINKS_MAX connections in the
+ * pool); EACCES (the peer's join preface did not present this pool's
+ * credentials: this end refused the connection); ECONNREFUSED (the peer
+ * refused it); ETIMEDOUT, EINTR; ECONNRESET and TCP's other errors if the
+ * new connection fails first.
+ */
+struct afmux_join {
+	__s32	fd;
+	__u32	flags;
+	__u32	link;
+	__u32	reserved;
+};
+
+/* Connections in one pool, the first included, alive or ending. */
+#define AFMUX_LINKS_MAX		16
+
 /*
  * The ioctls are extensible: the size in the command number is the size
  * of the caller's struct, and the kernel takes any size from the first
@@ -143,9 +193,11 @@ struct afmux_accept {
 #define AFMUX_IOC_ATTACH	_IOW(0xaf, 1, struct afmux_attach)
 #define AFMUX_IOC_OPEN		_IOWR(0xaf, 2, struct afmux_open)
 #define AFMUX_IOC_ACCEPT	_IOWR(0xaf, 3, struct afmux_accept)
+#define AFMUX_IOC_JOIN		_IOWR(0xaf, 4, struct afmux_join)
 #define AFMUX_ATTACH_SIZE_VER0	16
 #define AFMUX_OPEN_SIZE_VER0	24
 #define AFMUX_ACCEPT_SIZE_VER0	24
+#define AFMUX_JOIN_SIZE_VER0	16
 
 /* Socket options, level SOL_AFMUX. */
 #define SOL_AFMUX		299
@@ -158,6 +210,8 @@ struct afmux_accept {
 #define AFMUX_STATS		3
 /* mux socket: struct afmux_keepalive (get/set) */
 #define AFMUX_KEEPALIVE		4
+/* mux socket: struct afmux_pool_info (get) */
+#define AFMUX_POOL		5
 
 #define AFMUX_STREAM_F_LOCAL	1	/* this end opened the stream */
 
@@ -168,6 +222,12 @@ struct afmux_accept {
  * @key_len: length of the key
  * @window: current receive window
  * @key: the key (first @key_len bytes valid)
+ * @link: the connection of the pool the stream lives on (0: the first,
+ *	attached one; see struct afmux_join)
+ * @reserved: 0
+ *
+ * getsockopt writes min(optlen, sizeof) bytes: a caller built before
+ * @link was added gets what it knows.
  */
 struct afmux_stream_info {
 	__u32	stream_id;
@@ -175,6 +235,35 @@ struct afmux_stream_info {
 	__u32	key_len;
 	__u32	window;
 	__u8	key[AFMUX_KEY_MAX];
+	__u32	link;
+	__u32	reserved;
+};
+
+/* struct afmux_pool_info's @state */
+#define AFMUX_POOL_OFF		0	/* not offered: attached without POOL */
+#define AFMUX_POOL_PENDING	1	/* offered; the peer's answer not in */
+#define AFMUX_POOL_READY	2	/* both pool: connections may join */
+#define AFMUX_POOL_REFUSED	3	/* the peer does not pool */
+
+/**
+ * struct afmux_pool_info - AFMUX_POOL: the mux's pool
+ * @state: AFMUX_POOL_*
+ * @links: connections of the pool that are alive (not ended), the
+ *	first included
+ * @next_link: the number the next joined connection will get (so, how
+ *	many have joined, plus one)
+ * @reserved: 0
+ * @pool_id: this end's pool id (docs/protocol.md section 12.2), 0 unless
+ *	offered
+ * @peer_pool_id: the peer's, 0 until its POOL frame has come
+ */
+struct afmux_pool_info {
+	__u32	state;
+	__u32	links;
+	__u32	next_link;
+	__u32	reserved;
+	__u64	pool_id;
+	__u64	peer_pool_id;
 };
 
 /**

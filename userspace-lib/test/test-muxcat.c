@@ -11,6 +11,7 @@
 #include "../muxcat_args.c"
 #include "../muxcat_copy.c"
 #include "../muxcat_exec.c"
+#include "../muxcat_tcp.c"
 
 #include <sys/mman.h>
 

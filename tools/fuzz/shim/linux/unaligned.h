@@ -18,6 +18,12 @@ static inline u32 get_unaligned_be32(const void *p)
 	return (u32)b[0] << 24 | (u32)b[1] << 16 | (u32)b[2] << 8 | b[3];
 }
 
+static inline u64 get_unaligned_be64(const void *p)
+{
+	return (u64)get_unaligned_be32(p) << 32 |
+	       get_unaligned_be32((const u8 *)p + 4);
+}
+
 static inline void put_unaligned_be16(u16 v, void *p)
 {
 	u8 *b = p;
@@ -34,5 +40,11 @@ static inline void put_unaligned_be32(u32 v, void *p)
 	b[1] = v >> 16;
 	b[2] = v >> 8;
 	b[3] = v;
+}
+
+static inline void put_unaligned_be64(u64 v, void *p)
+{
+	put_unaligned_be32(v >> 32, p);
+	put_unaligned_be32(v, (u8 *)p + 4);
 }
 #endif
