@@ -4,8 +4,8 @@
  * AFMUX_ATTACH_POOL, AFMUX_IOC_JOIN): the offer and its refusal by a
  * version 1 peer, joining and the joins refused (wrong token, another
  * mux's peer, a closed mux), where streams go, a connection of the pool
- * reset while the others' streams finish with matching SHA-256, and the
- * memory budget spanning the pool.
+ * reset while the others' streams finish with matching SHA-256, seed
+ * case 1 over a pool of 4, and the memory budget spanning the pool.
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/afmux.h>
@@ -622,6 +623,48 @@ TEST_F_TIMEOUT(pool, member_reset, 300)
 		close(fa[i]);
 		close(fb[i]);
 	}
+}
+
+/*
+ * Seed case 1 over a pool of 4: 500 MB one way over one stream, then
+ * 2 x 500 MB the other way at once, each checked by SHA-256 (50 MB on
+ * the debug kernel, as selftests/ktls.c does).
+ */
+TEST_F_TIMEOUT(pool, case1_pool4, 900)
+{
+	const char *k = getenv("AFMUX_VM_KERNEL");
+	size_t len = k && !strcmp(k, "debug") ? 50000000 : 500000000;
+	struct flow w[2], r[2];
+	struct timespec t0, t1;
+	int fa[2], fb[2], i, ea, eb;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 1; i < 4; i++)
+		ASSERT_EQ(i, join_both(self->a, self->b, NULL, NULL, &ea, &eb));
+	pool_streams(_metadata, self->a, self->b, 1, fa, fb);
+	memset(w, 0, sizeof(w));
+	memset(r, 0, sizeof(r));
+	w[0] = (struct flow){ .fd = fa[0], .len = len, .seed = 11 };
+	r[0].fd = fb[0];
+	run_flows(_metadata, w, r, 1);
+	close(fa[0]);
+	close(fb[0]);
+
+	pool_streams(_metadata, self->b, self->a, 2, fb, fa);
+	memset(w, 0, sizeof(w));
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct flow){ .fd = fb[i], .len = len, .seed = 12 + i };
+		r[i].fd = fa[i];
+	}
+	run_flows(_metadata, w, r, 2);
+	for (i = 0; i < 2; i++) {
+		close(fa[i]);
+		close(fb[i]);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("case1 over a pool of 4: 3 x %zu bytes verified in %.1f s", len,
+	       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 /*
