@@ -8,7 +8,11 @@
  * pieces (a byte at a time now and then), reading what the mux answers -
  * or for a while not reading it.  Each case's outcome is checked against
  * what docs/protocol.md requires, then every socket must be freed (the
- * module's reference count back to 0).
+ * module's reference count back to 0).  A third of the victims offer a
+ * pool (AFMUX_ATTACH_POOL: their first frame is a HELLO, which changes
+ * nothing for a peer that does not answer it), and half of those get a
+ * HELLO and a POOL back before the valid case's frames (docs/protocol.md
+ * §12.1-§12.2): a pooled connection must take the same cases.
  *
  *   wire_fuzz [--time S] [--seed N] [--cases N] [--case-seed X] [-v]
  *
@@ -515,16 +519,17 @@ static void app_stop(struct app *a)
 	close(a->mux);
 }
 
-static int app_start(struct app *a, struct wg_case *c, int tcp)
+static int app_start(struct app *a, struct wg_case *c, int tcp, bool pool)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	struct afmux_attach at = { .fd = tcp,
+				   .flags = pool ? AFMUX_ATTACH_POOL : 0 };
 	unsigned int i;
 
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
 	a->mux = afmux_socket(SOCK_CLOEXEC);
-	if (a->mux < 0 ||
-	    ioctl(a->mux, AFMUX_IOC_ATTACH, &(struct afmux_attach){ .fd = tcp }) ||
+	if (a->mux < 0 || ioctl(a->mux, AFMUX_IOC_ATTACH, &at) ||
 	    fcntl(a->mux, F_SETFL, O_NONBLOCK) || pipe(a->stop))
 		FAIL("victim setup: %s", strerror(errno));
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -547,14 +552,38 @@ static int app_start(struct app *a, struct wg_case *c, int tcp)
 	return 0;
 }
 
+static uint64_t mix(uint64_t x);
+
+/*
+ * A valid case answering the victim's offer of a pool: HELLO and POOL
+ * right after its preface.  The HELLO is a PING the victim answers.
+ */
+static void pool_answer(struct wg_case *c)
+{
+	static const uint8_t hello[8] = { 'A', 'F', 'M', 'U', 'X', 0, 0, 2 };
+	uint8_t cred[24] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	const size_t n = 2 * HEADER_LEN + sizeof(hello) + sizeof(cred);
+	size_t rest = c->len - PREFACE_LEN;
+
+	wg_room(c, n);
+	memmove(c->buf + PREFACE_LEN + n, c->buf + PREFACE_LEN, rest);
+	put_frame(c->buf + PREFACE_LEN, FT_PING, 0, hello, sizeof(hello));
+	put_frame(c->buf + PREFACE_LEN + HEADER_LEN + sizeof(hello), 7, 0,
+		  cred, sizeof(cred));
+	c->pings++;
+}
+
 static int run_case(struct wg_case *c, uint64_t cseed)
 {
 	uint64_t deadline;
 	static struct raw r;
 	struct app a;
 	int tcp, one = 1, ret, n;
+	bool pool = mix(cseed ^ 0x9001) % 3 == 0;
 
 	wg_generate(c, cseed);
+	if (pool && c->kind == WG_VALID && (mix(cseed ^ 0x9002) & 1))
+		pool_answer(c);
 	tally.cases[c->kind]++;
 	if (c->what)
 		tally_what(c->what);
@@ -565,7 +594,7 @@ static int run_case(struct wg_case *c, uint64_t cseed)
 	if (tcp_pair(&r.fd, &tcp))
 		FAIL("tcp_pair: %s", strerror(errno));
 	setsockopt(r.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ret = app_start(&a, c, tcp);
+	ret = app_start(&a, c, tcp, pool);
 	close(tcp);
 	if (ret) {
 		close(r.fd);

@@ -320,7 +320,7 @@ static void ms_list(const char *dir, const struct ms_filter *f, bool ext,
 			       strerror(atoi(ms_get(&c, r, "err"))));
 		putchar('\n');
 		if (ext) {
-			printf("\t ino:%s uid:%s opened:%s accepted:%s orphans:%s frames_tx:%s frames_rx:%s rx_credit:%s tls:%s\n",
+			printf("\t ino:%s uid:%s opened:%s accepted:%s orphans:%s frames_tx:%s frames_rx:%s rx_credit:%s tls:%s pool:%s\n",
 			       ms_get(&c, r, "inode"), ms_get(&c, r, "uid"),
 			       ms_get(&c, r, "opened"),
 			       ms_get(&c, r, "accepted"),
@@ -328,7 +328,7 @@ static void ms_list(const char *dir, const struct ms_filter *f, bool ext,
 			       ms_get(&c, r, "frames_tx"),
 			       ms_get(&c, r, "frames_rx"),
 			       ms_get(&c, r, "rx_credit"),
-			       ms_get(&c, r, "tls"));
+			       ms_get(&c, r, "tls"), ms_get(&c, r, "pool"));
 			ms_print_streams(&s, ms_get(&c, r, "id"), f);
 		}
 	}

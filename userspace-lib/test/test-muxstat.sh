@@ -37,7 +37,7 @@ check_ids "id 4" "4 " id 4
 check_ids "key alpha" "3 " key alpha
 check_ids "-x key 01FF" "3 " -x key 01FF
 check "-e key alpha" "open            3       2       0    100001000            0 127.0.0.1:35122          127.0.0.1:7000
-	 ino:1139 uid:0 opened:3 accepted:0 orphans:0 frames_tx:1663 frames_rx:100 rx_credit:262144 tls:1.3:aes-gcm-128
+	 ino:1139 uid:0 opened:3 accepted:0 orphans:0 frames_tx:1663 frames_rx:100 rx_credit:262144 tls:1.3:aes-gcm-128 pool:3/0
 	stream 1 local open key \"alpha\" fd:open sent:1000 recv:0 credit:261144 window:262144 rxq:0 txq:0 ino:1140" -H -e key alpha
 check "err column" "failed          4       1       0            0    100001000 [::1]:7000               [::1]:35122 err:104 (Connection reset by peer)" -H state failed
 check "-s" "Connections: 2 (open 1, failed 1)
