@@ -551,11 +551,12 @@ TEST_F_TIMEOUT(pool, placement_avoids_loaded, 120)
 /*
  * A connection of the pool reset mid-transfer: the streams on it fail
  * (ECONNRESET), the streams on the first connection finish with matching
- * SHA-256, and new streams still open - on the connection left.
+ * SHA-256, and new streams still open - on the connection left; then a
+ * replacement joins and new streams go to it too.
  */
 TEST_F_TIMEOUT(pool, member_reset, 300)
 {
-	int fa[4], fb[4], on1 = -1, on0 = -1, i, fd, fd2;
+	int fa[4], fb[4], on1 = -1, on0 = -1, i, fd, fd2, ea, eb;
 	struct flow w, r;
 	struct relay rl;
 	char buf[65536];
@@ -619,6 +620,22 @@ TEST_F_TIMEOUT(pool, member_reset, 300)
 	EXPECT_EQ(2, read(fd2, buf, sizeof(buf)));
 	close(fd);
 	close(fd2);
+	/* A replacement joins (number 2: never reused) and takes streams. */
+	ASSERT_EQ(2, join_both(self->a, self->b, NULL, NULL, &ea, &eb));
+	EXPECT_EQ(2, pool_info(self->a).links);
+	for (i = 0, n = -1; i < 4 && n != 2; i++) {
+		fd = mux_open(self->a, "again", 5, 0, NULL);
+		ASSERT_GE(fd, 0);
+		n = mux_stream_link(fd);
+		fd2 = mux_receive(self->b, buf, sizeof(buf));
+		ASSERT_GE(fd2, 0);
+		EXPECT_EQ(n, mux_stream_link(fd2));
+		ASSERT_EQ(5, write(fd, "again", 5));
+		EXPECT_EQ(5, read(fd2, buf, sizeof(buf)));
+		close(fd);
+		close(fd2);
+	}
+	EXPECT_EQ(2, n);
 	for (i = 0; i < 4; i++) {
 		close(fa[i]);
 		close(fb[i]);
