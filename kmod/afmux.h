@@ -462,7 +462,7 @@ void afmux_conn_queue_work(struct afmux_conn *conn, struct work_struct *w);
 void afmux_conn_wake_rx(struct sock *tsk);
 
 /* pool.c: several TCP connections under one mux socket */
-int afmux_pool_offer(struct afmux_conn *conn);
+struct afmux_pool *afmux_pool_new(void);
 void afmux_pool_free(struct afmux_conn *conn);
 void afmux_pool_rx_first(struct afmux_conn *conn, const struct afmux_hdr *h,
 			 const u8 *payload);

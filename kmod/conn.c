@@ -133,6 +133,7 @@ static void afmux_conn_queue_preface(struct afmux_conn *conn)
  */
 int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 {
+	struct afmux_pool *offer = NULL;
 	struct afmux_ktls *kt = NULL;
 	struct socket *tcp;
 	struct sock *tsk;
@@ -151,9 +152,13 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 		err = -EISCONN;
 		goto err_unlock;
 	}
-	err = pool ? afmux_pool_offer(conn) : 0;
-	if (err)
-		goto err_unlock;
+	if (pool) {
+		offer = afmux_pool_new();
+		if (!offer) {
+			err = -ENOMEM;
+			goto err_unlock;
+		}
+	}
 	/* The preface must be the first thing the pump finds to send. */
 	mutex_lock(&conn->tx_mutex);
 	lock_sock(tsk);
@@ -192,13 +197,15 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 	WRITE_ONCE(conn->rx_stamp, jiffies);
 	afmux_conn_queue_preface(conn);
 	spin_lock_bh(&conn->lock);
-	set_bit(AFMUX_C_ATTACHED, &conn->flags);
-	if (conn->pool) {
+	if (offer) {
 		/* HELLO: the first frame after the preface (§12.1). */
+		atomic_set(&offer->alive, 1);
+		/* Filled in first: lockless readers (pool.c) acquire it. */
+		smp_store_release(&conn->pool, offer);
 		set_bit(AFMUX_C_HELLO_WANTED, &conn->flags);
 		__afmux_tx_want(conn, NULL);
-		atomic_inc(&conn->pool->alive);
 	}
+	set_bit(AFMUX_C_ATTACHED, &conn->flags);
 	spin_unlock_bh(&conn->lock);
 	afmux_count(conn, AFMUX_MIB_CONN_ATTACHED);
 	trace_afmux_conn_attach(conn);
@@ -216,10 +223,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 	return 0;
 
 err_unlock:
-	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags)) {
-		kfree(conn->pool);	/* offered by this call, not sent */
-		conn->pool = NULL;
-	}
+	kfree(offer);		/* never published */
 	release_sock(&conn->sk);
 err_put:
 	sockfd_put(tcp);

@@ -25,20 +25,21 @@
 #include "frame.h"
 
 /**
- * afmux_pool_offer - give @conn a pool before it is attached
- * @conn: a mux socket, under its socket lock, not attached
+ * afmux_pool_new - a pool for a mux socket about to be attached
  *
- * Its credentials are drawn here; HELLO follows the preface (tx.c).
- * Return: 0 or -ENOMEM.
+ * Its credentials are drawn here.  The attach publishes it in conn->pool
+ * together with AFMUX_C_ATTACHED (and frees it if the attach fails before
+ * that): readers that take no lock (poll, options) never see a pool that
+ * could still go away; once published it lives until the destructor.
+ * Return: the pool, or NULL.
  */
-int afmux_pool_offer(struct afmux_conn *conn)
+struct afmux_pool *afmux_pool_new(void)
 {
 	struct afmux_pool *pool;
 
-	sock_owned_by_me(&conn->sk);
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
 	if (!pool)
-		return -ENOMEM;
+		return NULL;
 	do
 		get_random_bytes(&pool->ours.id, sizeof(pool->ours.id));
 	while (!pool->ours.id);
@@ -47,8 +48,18 @@ int afmux_pool_offer(struct afmux_conn *conn)
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->links);
 	pool->next_link = 1;
-	conn->pool = pool;
-	return 0;
+	return pool;
+}
+
+/*
+ * @head's pool for a reader that holds no lock: published by the attach
+ * with smp_store_release() after it was filled in (pairs with it), never
+ * freed before the destructor.
+ */
+static struct afmux_pool *afmux_head_pool(const struct afmux_conn *head)
+{
+	/* Pairs with smp_store_release() in afmux_conn_attach(). */
+	return smp_load_acquire(&head->pool);
 }
 
 /* The destructor's: links were released with the mux fd. */
@@ -247,7 +258,7 @@ struct afmux_conn *afmux_pool_pick(struct afmux_conn *head)
 int afmux_pool_each(struct afmux_conn *head,
 		    int (*fn)(struct afmux_conn *c, void *arg), void *arg)
 {
-	struct afmux_pool *pool = head->pool;
+	struct afmux_pool *pool = afmux_head_pool(head);
 	struct afmux_conn *c;
 	int ret;
 
@@ -271,16 +282,19 @@ int afmux_pool_each(struct afmux_conn *head,
  */
 bool afmux_mux_over(const struct afmux_conn *head)
 {
-	if (head->pool)
-		return test_bit(AFMUX_C_ATTACHED, &head->flags) &&
-		       !atomic_read(&head->pool->alive);
+	struct afmux_pool *pool = afmux_head_pool(head);
+
+	if (pool)
+		return !atomic_read(&pool->alive);
 	return test_bit(AFMUX_C_FAILED, &head->flags);
 }
 
 /* The errno the mux ended with, once afmux_mux_over(): 0 if clean. */
 int afmux_mux_err(const struct afmux_conn *head)
 {
-	return head->pool ? READ_ONCE(head->pool->err) : READ_ONCE(head->err);
+	struct afmux_pool *pool = afmux_head_pool(head);
+
+	return pool ? READ_ONCE(pool->err) : READ_ONCE(head->err);
 }
 
 /**
@@ -571,15 +585,17 @@ static int afmux_pool_count_alive(struct afmux_conn *c, void *arg)
  */
 void afmux_pool_info(struct afmux_conn *head, struct afmux_pool_info *info)
 {
+	struct afmux_pool *pool = afmux_head_pool(head);
+
 	memset(info, 0, sizeof(*info));
 	info->state = afmux_pool_state(head);
 	afmux_pool_each(head, afmux_pool_count_alive, &info->links);
-	if (!head->pool)
+	if (!pool)
 		return;
-	info->next_link = READ_ONCE(head->pool->next_link);
-	info->pool_id = head->pool->ours.id;
+	info->next_link = READ_ONCE(pool->next_link);
+	info->pool_id = pool->ours.id;
 	spin_lock_bh(&head->lock);
 	if (test_bit(AFMUX_C_PEER_POOL_IN, &head->flags))
-		info->peer_pool_id = head->pool->peer.id;
+		info->peer_pool_id = pool->peer.id;
 	spin_unlock_bh(&head->lock);
 }

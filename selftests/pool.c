@@ -34,16 +34,21 @@
 
 static const uint8_t hello[8] = { 'A', 'F', 'M', 'U', 'X', 0, 0, 2 };
 
-static struct afmux_pool_info pool_info(struct mux *m)
+static struct afmux_pool_info pool_info_fd(int fd)
 {
 	struct afmux_pool_info pi;
 	socklen_t len = sizeof(pi);
 
 	memset(&pi, 0xff, sizeof(pi));
-	if (getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_POOL, &pi, &len) ||
+	if (getsockopt(fd, SOL_AFMUX, AFMUX_POOL, &pi, &len) ||
 	    len != sizeof(pi))
 		memset(&pi, 0xff, sizeof(pi));
 	return pi;
+}
+
+static struct afmux_pool_info pool_info(struct mux *m)
+{
+	return pool_info_fd(mux_fd(m));
 }
 
 /* One side's mux_join(), in a thread: the other side joins at once. */
@@ -377,6 +382,57 @@ TEST_F(pool, join_closed_mux)
 		close(c);
 		close(s);
 	}
+}
+
+struct poller {
+	int fd;
+	volatile int stop;
+};
+
+static void *poller_run(void *arg)
+{
+	struct poller *p = arg;
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN | POLLOUT };
+	struct afmux_pool_info pi;
+	socklen_t len;
+
+	while (!p->stop) {
+		poll(&pfd, 1, 0);
+		len = sizeof(pi);
+		getsockopt(p->fd, SOL_AFMUX, AFMUX_POOL, &pi, &len);
+	}
+	return NULL;
+}
+
+/*
+ * An ATTACH with AFMUX_ATTACH_POOL that fails (here: the TCP socket is
+ * not connected) while another thread polls the mux and reads
+ * AFMUX_POOL: the pool it would have offered must never be seen (it was
+ * once published before the attach could fail, then freed under the
+ * poller: a use-after-free KASAN reports on the debug kernel).
+ */
+TEST(failed_pool_attach_while_polled)
+{
+	struct poller p = { 0 };
+	struct afmux_attach at = { .flags = AFMUX_ATTACH_POOL };
+	pthread_t t;
+	int tcp, i;
+
+	p.fd = afmux_socket(SOCK_CLOEXEC);
+	ASSERT_GE(p.fd, 0);
+	tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(tcp, 0);
+	at.fd = tcp;
+	ASSERT_EQ(0, pthread_create(&t, NULL, poller_run, &p));
+	for (i = 0; i < 20000; i++) {
+		ASSERT_EQ(-1, ioctl(p.fd, AFMUX_IOC_ATTACH, &at));
+		ASSERT_EQ(ENOTCONN, errno);
+	}
+	p.stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ(AFMUX_POOL_OFF, pool_info_fd(p.fd).state);
+	close(tcp);
+	close(p.fd);
 }
 
 /* JOIN's argument checks. */
