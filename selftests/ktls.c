@@ -300,36 +300,13 @@ TEST_F_TIMEOUT(slow, streams_64, 300)
  */
 TEST_F_TIMEOUT(slow, case1, 900)
 {
-	const char *k = getenv("AFMUX_VM_KERNEL");
-	size_t len = k && !strcmp(k, "debug") ? 50000000 : 500000000;
-	struct flow w[2], r[2];
+	size_t len = flow_case1_len();
 	struct timespec t0, t1;
-	int fa[2], fb[2], i;
 	struct mux *a, *b;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, muxes(&tls13_gcm128, &a, &b));
-	open_streams(_metadata, a, b, 1, fa, fb);
-	memset(w, 0, sizeof(w));
-	memset(r, 0, sizeof(r));
-	w[0] = (struct flow){ .fd = fa[0], .len = len, .seed = 11 };
-	r[0].fd = fb[0];
-	run_flows(_metadata, w, r, 1);
-	close(fa[0]);
-	close(fb[0]);
-
-	open_streams(_metadata, b, a, 2, fb, fa);
-	memset(w, 0, sizeof(w));
-	memset(r, 0, sizeof(r));
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct flow){ .fd = fb[i], .len = len, .seed = 12 + i };
-		r[i].fd = fa[i];
-	}
-	run_flows(_metadata, w, r, 2);
-	for (i = 0; i < 2; i++) {
-		close(fa[i]);
-		close(fb[i]);
-	}
+	flow_case1(_metadata, a, b, len, open_streams);
 	mux_close(a);
 	mux_close(b);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

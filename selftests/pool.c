@@ -700,41 +700,19 @@ TEST_F_TIMEOUT(pool, member_reset, 300)
 
 /*
  * Seed case 1 over a pool of 4: 500 MB one way over one stream, then
- * 2 x 500 MB the other way at once, each checked by SHA-256 (50 MB on
- * the debug kernel, as selftests/ktls.c does).
+ * 2 x 500 MB the other way at once, each checked by SHA-256 (flow.h;
+ * 50 MB on the debug kernel).
  */
 TEST_F_TIMEOUT(pool, case1_pool4, 900)
 {
-	const char *k = getenv("AFMUX_VM_KERNEL");
-	size_t len = k && !strcmp(k, "debug") ? 50000000 : 500000000;
-	struct flow w[2], r[2];
+	size_t len = flow_case1_len();
 	struct timespec t0, t1;
-	int fa[2], fb[2], i, ea, eb;
+	int i, ea, eb;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 1; i < 4; i++)
 		ASSERT_EQ(i, join_both(self->a, self->b, NULL, NULL, &ea, &eb));
-	pool_streams(_metadata, self->a, self->b, 1, fa, fb);
-	memset(w, 0, sizeof(w));
-	memset(r, 0, sizeof(r));
-	w[0] = (struct flow){ .fd = fa[0], .len = len, .seed = 11 };
-	r[0].fd = fb[0];
-	run_flows(_metadata, w, r, 1);
-	close(fa[0]);
-	close(fb[0]);
-
-	pool_streams(_metadata, self->b, self->a, 2, fb, fa);
-	memset(w, 0, sizeof(w));
-	memset(r, 0, sizeof(r));
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct flow){ .fd = fb[i], .len = len, .seed = 12 + i };
-		r[i].fd = fa[i];
-	}
-	run_flows(_metadata, w, r, 2);
-	for (i = 0; i < 2; i++) {
-		close(fa[i]);
-		close(fb[i]);
-	}
+	flow_case1(_metadata, self->a, self->b, len, pool_streams);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	TH_LOG("case1 over a pool of 4: 3 x %zu bytes verified in %.1f s", len,
 	       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
