@@ -196,11 +196,16 @@ static bool afmux_pool_usable(const struct afmux_conn *c)
 	       (!c->head || test_bit(AFMUX_C_JOINED, &c->flags));
 }
 
-/* Bytes @c has queued in its streams and in TCP (sent or not, unacked). */
+/*
+ * Bytes @c has queued in its streams and in TCP (sent or not, unacked),
+ * in 64 KiB steps: an idle connection's few unacked control frames must
+ * not outweigh the stream count.
+ */
+#define AFMUX_POOL_LOAD_SHIFT	16
 static u64 afmux_pool_load(const struct afmux_conn *c)
 {
-	return (u64)atomic_read(&c->tx_queued) +
-	       (u64)READ_ONCE(c->tsk->sk_wmem_queued);
+	return ((u64)atomic_read(&c->tx_queued) +
+		(u64)READ_ONCE(c->tsk->sk_wmem_queued)) >> AFMUX_POOL_LOAD_SHIFT;
 }
 
 /**
@@ -208,8 +213,8 @@ static u64 afmux_pool_load(const struct afmux_conn *c)
  * @head: the mux socket's conn
  *
  * Without a pool, @head.  Else the usable one (the head or a joined
- * link) with the fewest bytes queued and in flight; then the fewest
- * streams; then the lowest link number.  NULL if none is usable.
+ * link) with the fewest bytes queued and in flight, counted in 64 KiB
+ * steps; then the fewest streams; then the lowest link number.  NULL if none is usable.
  *
  * Return: the connection, held (sock_put() it), or NULL.
  */
