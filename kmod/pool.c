@@ -214,7 +214,8 @@ static u64 afmux_pool_load(const struct afmux_conn *c)
  *
  * Without a pool, @head.  Else the usable one (the head or a joined
  * link) with the fewest bytes queued and in flight, counted in 64 KiB
- * steps; then the fewest streams; then the lowest link number.  NULL if none is usable.
+ * steps; then the fewest streams; then the lowest link number.  NULL
+ * if none is usable.
  *
  * Return: the connection, held (sock_put() it), or NULL.
  */
