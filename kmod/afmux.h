@@ -252,6 +252,8 @@ struct afmux_conn {
 	unsigned long ka_timeout;
 	unsigned long ka_sent;		/* when our PING went; 0: none */
 	u64 ka_count;			/* PINGs sent: their payload */
+	/* A link: when its join must be complete (pool.c); constant. */
+	unsigned long join_by;
 	unsigned long rx_stamp;		/* when bytes last came; lockless */
 
 	/* Write-queue bytes of its streams (their tx_mem summed). */

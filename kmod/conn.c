@@ -197,6 +197,8 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 	WRITE_ONCE(conn->rx_stamp, jiffies);
 	afmux_conn_queue_preface(conn);
 	spin_lock_bh(&conn->lock);
+	if (conn->head)		/* a link: the peer must join in time */
+		conn->join_by = jiffies + conn->ka_timeout;
 	if (offer) {
 		/* HELLO: the first frame after the preface (§12.1). */
 		atomic_set(&offer->alive, 1);
@@ -479,10 +481,17 @@ out:
 	sock_put(&conn->sk);	/* this work's */
 }
 
+/* A link whose peer's join preface has not been checked yet? */
+static bool afmux_conn_join_pending(const struct afmux_conn *conn)
+{
+	return conn->head && !test_bit(AFMUX_C_JOINED, &conn->flags);
+}
+
 /*
  * The keepalive timer: once nothing has come from the peer for ka_idle,
  * queue a PING; if nothing comes within ka_timeout after it, the peer is
  * gone: end the connection with ETIMEDOUT (no GOAWAY: nobody reads it).
+ * A link not joined yet has only its join deadline (join_by).
  * Holds a conn reference while queued (sk_reset_timer()).
  */
 static void afmux_conn_keepalive(struct timer_list *t)
@@ -493,10 +502,17 @@ static void afmux_conn_keepalive(struct timer_list *t)
 
 	spin_lock_bh(&conn->lock);
 	last = READ_ONCE(conn->rx_stamp);
-	if (!conn->ka_idle || test_bit(AFMUX_C_FAILED, &conn->flags) ||
+	if (test_bit(AFMUX_C_FAILED, &conn->flags) ||
 	    test_bit(AFMUX_C_LINGER, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags)) {
-		/* Off, or over: no more. */
+		/* Over: no more. */
+	} else if (afmux_conn_join_pending(conn)) {
+		if (time_after_eq(now, conn->join_by))
+			dead = true;
+		else
+			next = conn->join_by;
+	} else if (!conn->ka_idle) {
+		/* Off. */
 	} else if (conn->ka_sent && time_before(last, conn->ka_sent)) {
 		/* (Bytes in the PING's own jiffy count as an answer.) */
 		if (time_after_eq(now, conn->ka_sent + conn->ka_timeout))
@@ -535,16 +551,22 @@ static void afmux_conn_keepalive(struct timer_list *t)
  * the timer's reference would pin the connection for up to an hour
  * (found by sys_fuzz).  The teardown sets DETACHED under conn->lock
  * before it stops the timer, so testing both under the lock is enough.
+ * A link not joined yet is armed for its join deadline instead.
  *
  * Context: process or softirq; takes conn->lock.
  */
 void afmux_conn_keepalive_arm(struct afmux_conn *conn)
 {
+	bool running;
+
 	spin_lock_bh(&conn->lock);
-	if (conn->ka_idle && test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
-	    !test_bit(AFMUX_C_FAILED, &conn->flags) &&
-	    !test_bit(AFMUX_C_LINGER, &conn->flags) &&
-	    !test_bit(AFMUX_C_DETACHED, &conn->flags))
+	running = test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+		  !test_bit(AFMUX_C_FAILED, &conn->flags) &&
+		  !test_bit(AFMUX_C_LINGER, &conn->flags) &&
+		  !test_bit(AFMUX_C_DETACHED, &conn->flags);
+	if (running && afmux_conn_join_pending(conn))
+		sk_reset_timer(&conn->sk, &conn->ka_timer, conn->join_by);
+	else if (running && conn->ka_idle)
 		sk_reset_timer(&conn->sk, &conn->ka_timer,
 			       jiffies + conn->ka_idle);
 	spin_unlock_bh(&conn->lock);

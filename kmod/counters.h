@@ -26,7 +26,7 @@ enum afmux_mib_index {
 	AFMUX_MIB_CONN_ATTACHED = AFMUX_MIB_RESETS_TX + AFMUX_MIB_CODES,
 	AFMUX_MIB_CONN_FAILED,		/* ended with an error */
 	AFMUX_MIB_CONN_CLEAN,		/* detached without one */
-	AFMUX_MIB_CONN_KEEPALIVE,	/* ended by the keepalive */
+	AFMUX_MIB_CONN_KEEPALIVE,	/* ended by the keepalive, join deadline */
 	AFMUX_MIB_CONN_DETACHED,	/* TCP socket given back */
 	/* Streams */
 	AFMUX_MIB_STREAMS_OPENED,	/* by this end */

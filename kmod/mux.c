@@ -27,7 +27,6 @@ static void conn_destruct(struct sock *sk)
 	struct afmux_conn *conn = afmux_conn(sk);
 
 	afmux_proc_conn_del(conn);
-	afmux_pool_free(conn);
 	if (conn->tsk)
 		sock_put(conn->tsk);
 	afmux_ktls_free(conn->ktls);
@@ -36,6 +35,8 @@ static void conn_destruct(struct sock *sk)
 	xa_destroy(&conn->local);
 	xa_destroy(&conn->remote);
 	mutex_destroy(&conn->tx_mutex);
+	/* Last: a link's namespace is its head's (a kernel socket's). */
+	afmux_pool_free(conn);
 }
 
 /* Receive credit is charged to the mux socket (memory.c). */
@@ -304,18 +305,48 @@ static struct afmux_stream *dequeue(struct afmux_conn *conn,
 	return NULL;
 }
 
-/* Put @st back at the head of the accept queue: nothing is lost. */
+/*
+ * @st, taken off @conn's accept queue, will never be accepted: refuse it
+ * (RESET REFUSED_STREAM while the peer can still hear it).  Caller holds
+ * conn->lock and puts the queue's reference.
+ */
+static void mux_refuse_queued(struct afmux_conn *conn, struct afmux_stream *st)
+{
+	lockdep_assert_held(&conn->lock);
+	afmux_stream_set(st, AFMUX_ST_CLOSED);
+	/* Out of the table (over): nothing left to tell the peer. */
+	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
+	    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
+		st->reset_code = AFMUX_REFUSED_STREAM;
+		afmux_stream_set(st, AFMUX_ST_RESET_WANTED);
+		__afmux_tx_want(conn, st);
+	}
+	__afmux_stream_finish(st);
+}
+
+/*
+ * Put @st back at the head of its accept queue: nothing is lost.  Its
+ * connection, a link, may have been released meanwhile (a JOIN pruned
+ * it): then it is refused as the release refused the others.
+ */
 static void requeue(struct afmux_conn *conn, struct afmux_stream *st)
 {
+	bool kick = false;
+
 	spin_lock_bh(&conn->lock);
-	if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) ||
-	    test_bit(AFMUX_ST_PEER_END, &st->flags)) {
+	if (test_bit(AFMUX_C_RELEASED, &conn->flags)) {
+		mux_refuse_queued(conn, st);
+		kick = true;
+	} else if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) ||
+		   test_bit(AFMUX_ST_PEER_END, &st->flags)) {
 		list_add(&st->accept_node, &conn->accept_q);
 		afmux_stream_set(st, AFMUX_ST_ACCEPTABLE);
 		conn->accept_len++;
 		st = NULL;
 	}
 	spin_unlock_bh(&conn->lock);
+	if (kick)
+		afmux_tx_kick(conn);
 	if (st)
 		sock_put(&st->sk);
 }
@@ -463,13 +494,20 @@ static __poll_t mux_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
+/* listen()'s backlog on the head or a link: every connection of a pool. */
+static int mux_backlog_set(struct afmux_conn *c, void *arg)
+{
+	WRITE_ONCE(c->sk.sk_max_ack_backlog, *(int *)arg);
+	return 0;
+}
+
 static int mux_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
 
 	backlog = clamp_t(int, backlog, 1,
 			  READ_ONCE(afmux_net(sock_net(sk))->backlog));
-	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	afmux_pool_each(afmux_conn(sk), mux_backlog_set, &backlog);
 	return 0;
 }
 
@@ -629,15 +667,7 @@ static int mux_release(struct socket *sock)
 		list_del_init(&st->accept_node);
 		afmux_stream_clear(st, AFMUX_ST_ACCEPTABLE);
 		conn->accept_len--;
-		afmux_stream_set(st, AFMUX_ST_CLOSED);
-		/* Out of the table (over): nothing left to tell the peer. */
-		if (test_bit(AFMUX_ST_IN_TABLE, &st->flags) &&
-		    !test_bit(AFMUX_C_FAILED, &conn->flags)) {
-			st->reset_code = AFMUX_REFUSED_STREAM;
-			afmux_stream_set(st, AFMUX_ST_RESET_WANTED);
-			__afmux_tx_want(conn, st);
-		}
-		__afmux_stream_finish(st);
+		mux_refuse_queued(conn, st);
 		sock_put(&st->sk);	/* the queue's */
 	}
 	spin_unlock_bh(&conn->lock);

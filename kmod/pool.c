@@ -183,6 +183,7 @@ int afmux_pool_rx_join(struct afmux_conn *link, const struct afmux_preface *pf)
 	spin_lock_bh(&link->lock);
 	set_bit(AFMUX_C_JOINED, &link->flags);
 	spin_unlock_bh(&link->lock);
+	afmux_conn_keepalive_arm(link);		/* the join deadline is off */
 	link->sk.sk_state_change(&link->sk);
 	return 0;
 }
@@ -303,6 +304,23 @@ int afmux_mux_err(const struct afmux_conn *head)
 	return pool ? READ_ONCE(pool->err) : READ_ONCE(head->err);
 }
 
+/*
+ * One connection of @head's mux fewer alive: the last one ends the mux
+ * with @err (a single connection always is the last).
+ */
+static void afmux_pool_put_alive(struct afmux_conn *head, int err)
+{
+	struct afmux_pool *pool = head->pool;
+
+	if (pool && !atomic_dec_and_test(&pool->alive))
+		return;
+	if (pool)
+		WRITE_ONCE(pool->err, err);
+	if (err)
+		WRITE_ONCE(head->sk.sk_err, err);
+	WRITE_ONCE(head->sk.sk_shutdown, SHUTDOWN_MASK);
+}
+
 /**
  * afmux_pool_ended - a connection has ended (afmux_conn_fail())
  * @conn: the head or a link, just marked AFMUX_C_FAILED
@@ -316,17 +334,8 @@ int afmux_mux_err(const struct afmux_conn *head)
  */
 void afmux_pool_ended(struct afmux_conn *conn, int err)
 {
-	struct afmux_conn *head = conn->head ?: conn;
-	struct afmux_pool *pool = head->pool;
-
 	lockdep_assert_held(&conn->lock);
-	if (pool && !atomic_dec_and_test(&pool->alive))
-		return;
-	if (pool)
-		WRITE_ONCE(pool->err, err);
-	if (err)
-		WRITE_ONCE(head->sk.sk_err, err);
-	WRITE_ONCE(head->sk.sk_shutdown, SHUTDOWN_MASK);
+	afmux_pool_put_alive(conn->head ?: conn, err);
 }
 
 /* A link's socket wake-ups go to the head's, where everyone waits. */
@@ -430,6 +439,16 @@ static int afmux_pool_link_add(struct afmux_conn *head,
 	return err;
 }
 
+/* Take @link, never attached, off the list again and release it. */
+static void afmux_pool_unlink(struct afmux_pool *pool, struct afmux_conn *link)
+{
+	spin_lock_bh(&pool->lock);
+	list_del_init(&link->link_node);
+	pool->nr_links--;
+	spin_unlock_bh(&pool->lock);
+	sock_release(link->link_sock);
+}
+
 /*
  * Is the peer's answer to our offer in (its POOL, or a first frame that
  * was not a HELLO), or the mux over?
@@ -529,16 +548,21 @@ int afmux_pool_join(struct afmux_conn *head, int fd, bool nonblock,
 		return err;
 	}
 	sock_hold(&link->sk);	/* a JOIN at the same time may prune it */
-	atomic_inc(&head->pool->alive);
+	/* Not after the last connection ended: the mux stays over. */
+	if (!atomic_inc_not_zero(&head->pool->alive)) {
+		afmux_pool_unlink(head->pool, link);
+		sock_put(&link->sk);
+		return -EPIPE;
+	}
 	err = afmux_conn_attach(link, fd, false);
 	if (err) {
-		/* Never attached: it cannot end, so it is not alive. */
-		atomic_dec(&head->pool->alive);
-		spin_lock_bh(&head->pool->lock);
-		list_del_init(&link->link_node);
-		head->pool->nr_links--;
-		spin_unlock_bh(&head->pool->lock);
-		sock_release(link->link_sock);
+		/*
+		 * Never attached: it cannot end, so it is not alive.  If
+		 * the others ended meanwhile, the mux ends here instead.
+		 */
+		afmux_pool_put_alive(head, READ_ONCE(head->err));
+		head->sk.sk_state_change(&head->sk);
+		afmux_pool_unlink(head->pool, link);
 		sock_put(&link->sk);
 		return err;
 	}

@@ -72,17 +72,20 @@ static int rx_preface(struct afmux_parser *p, const struct afmux_preface *pf)
 
 /*
  * The stream a frame names, NULL if it is over.  -EPROTO in @err if it
- * was never opened.  Caller holds conn->lock.
+ * was never opened.  In a pool our numbers are the pool's: one we opened
+ * on another connection is over here (§12.6).  Caller holds conn->lock.
  */
 static struct afmux_stream *lookup(struct afmux_conn *conn, u32 stream,
 				   int *err)
 {
+	struct afmux_pool *pool = afmux_conn_pool(conn);
 	u32 nr = stream & ~AFMUX_STREAM_R;
 
 	lockdep_assert_held(&conn->lock);
 	*err = 0;
 	if (stream & AFMUX_STREAM_R) {
-		if (nr >= conn->next_nr) {
+		if (nr >= (pool ? (u32)atomic_read(&pool->next_nr) :
+				  conn->next_nr)) {
 			*err = rx_bad(conn, AFMUX_BAD_UNOPENED);
 			return NULL;
 		}
@@ -348,8 +351,7 @@ static int rx_goaway(struct afmux_conn *conn, const u8 *payload)
 	}
 	spin_unlock_bh(&conn->lock);
 	conn->sk.sk_state_change(&conn->sk);
-	if (code == AFMUX_REFUSED_JOIN && conn->head &&
-	    !test_bit(AFMUX_C_JOINED, &conn->flags))
+	if (code == AFMUX_REFUSED_JOIN && conn->head)
 		afmux_conn_fail(conn, ECONNREFUSED, AFMUX_NO_ERROR);
 	else if (code != AFMUX_NO_ERROR)
 		afmux_conn_fail(conn, ECONNRESET, AFMUX_NO_ERROR);

@@ -3,9 +3,11 @@
  * pool.c - one mux over several TCP connections (docs/protocol.md §12,
  * AFMUX_ATTACH_POOL, AFMUX_IOC_JOIN): the offer and its refusal by a
  * version 1 peer, joining and the joins refused (wrong token, another
- * mux's peer, a closed mux), where streams go, a connection of the pool
- * reset while the others' streams finish with matching SHA-256, seed
- * case 1 over a pool of 4, and the memory budget spanning the pool.
+ * mux's peer, a closed mux, a peer that never answers), where streams
+ * go, frames naming a stream of another connection, listen() across the
+ * pool, a connection of the pool reset while the others' streams finish
+ * with matching SHA-256, seed case 1 over a pool of 4, and the memory
+ * budget spanning the pool.  Helpers in pool_util.h.
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,105 +28,7 @@
 #include "util.h"
 #include "sha256.h"
 #include "flow.h"
-
-#define FT_POOL		7
-#define E_REFUSED_JOIN	7
-#define POOL_LEN	24
-#define JOIN_PREFACE_LEN 48
-
-static const uint8_t hello[8] = { 'A', 'F', 'M', 'U', 'X', 0, 0, 2 };
-
-static struct afmux_pool_info pool_info_fd(int fd)
-{
-	struct afmux_pool_info pi;
-	socklen_t len = sizeof(pi);
-
-	memset(&pi, 0xff, sizeof(pi));
-	if (getsockopt(fd, SOL_AFMUX, AFMUX_POOL, &pi, &len) ||
-	    len != sizeof(pi))
-		memset(&pi, 0xff, sizeof(pi));
-	return pi;
-}
-
-static struct afmux_pool_info pool_info(struct mux *m)
-{
-	return pool_info_fd(mux_fd(m));
-}
-
-/* One side's mux_join(), in a thread: the other side joins at once. */
-struct joiner {
-	struct mux *m;
-	int fd;
-	int link;
-	int err;
-};
-
-static void *joiner_run(void *arg)
-{
-	struct joiner *j = arg;
-
-	j->link = mux_join(j->m, j->fd);
-	j->err = j->link < 0 ? errno : 0;
-	return NULL;
-}
-
-/*
- * A new TCP connection between @a and @b, joined on both ends at once;
- * the TCP fds in @fa/@fb if not NULL (else closed).  Returns @a's link
- * number, or -1 with the two ends' errnos in @ea/@eb.
- */
-static int join_both(struct mux *a, struct mux *b, int *fa, int *fb,
-		     int *ea, int *eb)
-{
-	struct joiner ja = { .m = a }, jb = { .m = b };
-	pthread_t t;
-
-	*ea = *eb = 0;
-	if (tcp_pair(&ja.fd, &jb.fd))
-		return *ea = errno, -1;
-	if (pthread_create(&t, NULL, joiner_run, &ja))
-		return *ea = EAGAIN, -1;
-	joiner_run(&jb);
-	pthread_join(t, NULL);
-	if (fa)
-		*fa = ja.fd;
-	else
-		close(ja.fd);
-	if (fb)
-		*fb = jb.fd;
-	else
-		close(jb.fd);
-	*ea = ja.err;
-	*eb = jb.err;
-	if (ja.err || jb.err)
-		return -1;
-	return ja.link == jb.link ? ja.link : -2;
-}
-
-/* Open @n streams on @a, accept them on @b: fb[i] is fa[i]'s peer. */
-static void pool_streams(struct __test_metadata *_metadata, struct mux *a,
-			 struct mux *b, int n, int *fa, int *fb)
-{
-	char key[32], got[64];
-	int i, k, fd;
-
-	for (i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "pool-%d", i);
-		fa[i] = mux_open(a, key, strlen(key), 0, NULL);
-		ASSERT_GE(fa[i], 0) TH_LOG("open %d: %s", i, strerror(errno));
-		fb[i] = -1;
-	}
-	/* Streams on different connections may arrive in any order. */
-	for (i = 0; i < n; i++) {
-		fd = mux_receive(b, got, sizeof(got));
-		ASSERT_GE(fd, 0) TH_LOG("accept %d: %s", i, strerror(errno));
-		ASSERT_EQ(1, sscanf(got, "pool-%d", &k));
-		ASSERT_TRUE(k >= 0 && k < n && fb[k] < 0);
-		fb[k] = fd;
-		EXPECT_EQ(mux_stream_link(fa[k]), mux_stream_link(fd))
-			TH_LOG("stream %d", k);
-	}
-}
+#include "pool_util.h"
 
 FIXTURE(pool) {
 	struct mux *a, *b;
@@ -269,29 +173,13 @@ TEST(hello_on_the_wire)
  */
 TEST(raw_join)
 {
-	uint8_t buf[256], h[HEADER_LEN], p[64], cred[POOL_LEN];
+	uint8_t h[HEADER_LEN], p[64], cred[POOL_LEN];
 	uint8_t mine[POOL_LEN] = { 0, 0, 0, 0, 0, 0, 0, 42 };
-	int raw, tcp, rj, tj, n, i;
-	struct afmux_join j;
+	int raw, rj, link, i;
 	struct mux *m;
 
-	ASSERT_EQ(0, tcp_pair(&raw, &tcp));
-	m = mux_new_pool(tcp);
+	m = raw_pool_peer(_metadata, &raw, cred);
 	ASSERT_NE(NULL, m);
-	close(tcp);
-	n = (int)put_preface(buf, 65536, 16);
-	n += (int)put_frame(buf + n, FT_PING, 0, hello, 8);
-	n += (int)put_frame(buf + n, FT_POOL, 0, mine, POOL_LEN);
-	ASSERT_EQ(0, write_all(raw, buf, (size_t)n));
-	ASSERT_EQ(PREFACE_LEN, read_full(raw, buf, PREFACE_LEN));
-	/* HELLO, the ACK of ours, POOL: in some order after HELLO. */
-	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, raw_read_frame(raw, h, p, sizeof(p)));
-		if (h[0] == FT_POOL) {
-			ASSERT_EQ(POOL_LEN, get_be32(h + 4));
-			memcpy(cred, p, POOL_LEN);
-		}
-	}
 	EXPECT_EQ(pool_info(m).pool_id, (uint64_t)get_be32(cred) << 32 |
 					 get_be32(cred + 4));
 	EXPECT_EQ(42, pool_info(m).peer_pool_id);
@@ -299,24 +187,9 @@ TEST(raw_join)
 	for (i = 0; i < 2; i++) {
 		uint8_t jp[JOIN_PREFACE_LEN];
 
-		ASSERT_EQ(0, tcp_pair(&rj, &tj));
-		put_preface(jp, 65536, 16);
-		put_be16(jp + 8, 2);
-		put_be16(jp + 10, 1);
-		memcpy(jp + 24, cred, POOL_LEN);
-		if (!i)
-			jp[47] ^= 1;		/* a wrong token */
-		ASSERT_EQ(0, write_all(rj, jp, sizeof(jp)));
-		j = (struct afmux_join){ .fd = tj };
-		if (!i) {
-			EXPECT_EQ(-1, ioctl(mux_fd(m), AFMUX_IOC_JOIN, &j));
-			EXPECT_EQ(EACCES, errno);
-		} else {
-			/* Numbers are never reused: the refused one had 1. */
-			EXPECT_EQ(0, ioctl(mux_fd(m), AFMUX_IOC_JOIN, &j))
-				TH_LOG("join: %s", strerror(errno));
-			EXPECT_EQ(2, j.link);
-		}
+		raw_join_one(_metadata, m, cred, !i, &rj, &link);
+		/* Numbers are never reused: the refused one had 1. */
+		EXPECT_EQ(i ? 2 : -EACCES, link);
 		/* The mux's join preface presents our credentials. */
 		ASSERT_EQ(JOIN_PREFACE_LEN, read_full(rj, jp, sizeof(jp)));
 		EXPECT_EQ(0, memcmp(jp, "AFMUX\r\n\0\0\2\0\1", 12));
@@ -326,12 +199,129 @@ TEST(raw_join)
 			EXPECT_EQ(FT_GOAWAY, h[0]);
 			EXPECT_EQ(E_REFUSED_JOIN, get_be32(p + 4));
 		}
-		close(tj);
 		close(rj);
 	}
 	EXPECT_EQ(3, pool_info(m).next_link);
 	mux_close(m);
 	close(raw);
+}
+
+/*
+ * Stream numbers are the pool's (§12.4): a frame naming a stream the mux
+ * opened on another connection is one for a stream that is over here
+ * (§12.6), not for one never opened (it was once a PROTOCOL_ERROR when
+ * the number was above the ones opened on this connection).
+ */
+TEST(frame_for_other_connections_stream)
+{
+	static const uint8_t ping[8] = "other-1";
+	uint8_t cred[POOL_LEN], h[HEADER_LEN], p[256], jp[JOIN_PREFACE_LEN];
+	uint8_t buf[64], inc[4] = { 0, 0, 4, 0 };
+	int raw, rj, link, s0, s1, n;
+	struct mux *m;
+
+	m = raw_pool_peer(_metadata, &raw, cred);
+	ASSERT_NE(NULL, m);
+	raw_join_one(_metadata, m, cred, false, &rj, &link);
+	ASSERT_EQ(1, link);
+	ASSERT_EQ(JOIN_PREFACE_LEN, read_full(rj, jp, sizeof(jp)));
+	/* Idle connections: the first to the head, the second to link 1. */
+	s0 = mux_open(m, "a", 1, 0, NULL);
+	s1 = mux_open(m, "b", 1, 0, NULL);
+	ASSERT_GE(s0, 0);
+	ASSERT_GE(s1, 0);
+	ASSERT_EQ(0, mux_stream_link(s0));
+	ASSERT_EQ(1, mux_stream_link(s1));
+	ASSERT_EQ(0, raw_read_frame(rj, h, p, sizeof(p)));
+	ASSERT_EQ(FT_OPEN, h[0]);
+	ASSERT_EQ(2, get_be32(h + 8));
+	/* On the head, WINDOW for stream 2 (ours: R set), then a PING. */
+	n = (int)put_frame(buf, FT_WINDOW, 0x80000000U | 2, inc, sizeof(inc));
+	n += (int)put_frame(buf + n, FT_PING, 0, ping, sizeof(ping));
+	ASSERT_EQ(0, write_all(raw, buf, (size_t)n));
+	EXPECT_EQ(0, wait_ping_ack(raw, ping));
+	EXPECT_EQ(0, mux_stats_of(m).protocol_errors);
+	EXPECT_EQ(2, pool_info(m).links);
+	close(s0);
+	close(s1);
+	close(rj);
+	mux_close(m);
+	close(raw);
+}
+
+/*
+ * A join whose peer never sends its join preface ends after the
+ * keepalive timeout (here 1 s) with ETIMEDOUT, though SO_SNDTIMEO is
+ * infinite: before, JOIN waited for ever.
+ */
+TEST_F_TIMEOUT(pool, join_deadline, 60)
+{
+	struct afmux_keepalive ka = { .idle_ms = 0, .timeout_ms = 1000 };
+	struct afmux_join j;
+	struct timespec t0, t1;
+	int c, s, ea, eb, fd;
+	double secs;
+
+	ASSERT_EQ(1, join_both(self->a, self->b, NULL, NULL, &ea, &eb));
+	ASSERT_EQ(0, setsockopt(mux_fd(self->a), SOL_AFMUX, AFMUX_KEEPALIVE,
+				&ka, sizeof(ka)));
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	j = (struct afmux_join){ .fd = c };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ(-1, ioctl(mux_fd(self->a), AFMUX_IOC_JOIN, &j));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_TRUE(secs >= 0.9 && secs < 20) TH_LOG("%.1f s", secs);
+	/* The pool carries on: 2 connections, and a stream still opens. */
+	EXPECT_EQ(2, pool_info(self->a).links);
+	fd = mux_open(self->a, "after", 5, 0, NULL);
+	EXPECT_GE(fd, 0) TH_LOG("open: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	close(c);
+	close(s);
+}
+
+/*
+ * listen() after a join sets the backlog of every connection of the pool
+ * (before, a joined connection kept the backlog it joined with).  With a
+ * backlog of 1, streams go 0, 1, 0, 1 (the ones accepted stay alive and
+ * count): the second one on connection 1 finds its queue full.
+ */
+TEST_F_TIMEOUT(pool, listen_after_join, 60)
+{
+	struct afmux_stats st;
+	int fd[4], in[2], ea, eb, i, tries;
+	char key[16];
+
+	ASSERT_EQ(1, join_both(self->a, self->b, NULL, NULL, &ea, &eb));
+	ASSERT_EQ(0, listen(mux_fd(self->b), 1));
+	for (i = 0; i < 4; i++) {
+		fd[i] = mux_open(self->a, "k", 1, 0, NULL);
+		ASSERT_GE(fd[i], 0) TH_LOG("open %d: %s", i, strerror(errno));
+		EXPECT_EQ(i % 2, mux_stream_link(fd[i])) TH_LOG("stream %d", i);
+		/* Accept the ones on connection 0: its queue stays free. */
+		if (i % 2 == 0) {
+			in[i / 2] = mux_receive(self->b, key, sizeof(key));
+			ASSERT_GE(in[i / 2], 0);
+			EXPECT_EQ(0, mux_stream_link(in[i / 2]));
+		}
+	}
+	/* Bounded: 10 s for the four OPENs to be queued or refused. */
+	for (tries = 0; tries < 100; tries++) {
+		st = mux_stats_of(self->b);
+		if (st.streams_accepted + st.streams_refused >= 4)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_EQ(3, st.streams_accepted);
+	EXPECT_EQ(1, st.streams_refused);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
+	close(in[0]);
+	close(in[1]);
 }
 
 /* A TCP connection to another mux's peer: both ends refuse it. */

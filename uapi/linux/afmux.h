@@ -274,7 +274,8 @@ struct afmux_pool_info {
  * @timeout_ms: if nothing comes within this long after that PING, the
  *	connection ends: SO_ERROR ETIMEDOUT, streams ECONNRESET (no GOAWAY:
  *	the peer is not listening).  0 when set: net.afmux.keepalive_timeout_ms.
- *	At most 3600000.
+ *	At most 3600000.  Also how long a connection joining a pool waits
+ *	for the peer's join preface (AFMUX_IOC_JOIN: else ETIMEDOUT).
  *
  * A new mux socket starts with net.afmux.keepalive_idle_ms (0: off) and
  * net.afmux.keepalive_timeout_ms.  Set it before or after ATTACH.  Like
