@@ -3,17 +3,24 @@
 
 Many keyed byte streams over one TCP connection; each stream is an
 ordinary socket object (read it, write it, shutdown, close, select).
-Standard library only (socket, fcntl.ioctl, struct, array)::
+Standard library only (socket, fcntl.ioctl, struct, array, ctypes)::
 
     conn = afmux.Conn(tcp_sock)       # attach a connected TCP socket
     s = conn.send("report.pdf")        # a new stream: sendall(), close()
     key, r = conn.receive()            # the next stream the peer opened
     conn.close()                       # no more streams; open ones go on
 
+A pool (several TCP connections under one mux, afmux(7) "Pools"): both
+ends make Conn(sock, pool=True), then both call conn.join(sock2) with
+their ends of each further TCP connection; stream.link says where a
+stream lives.
+
 See afmux(7) for the socket family and libafmux(3) for the C library.
 """
 import array
+import ctypes
 import fcntl
+import os
 import socket
 import struct
 
@@ -25,6 +32,12 @@ KEY_MAX = 1024
 _IOC_ATTACH = 0x4010AF01
 _IOC_OPEN = 0xC018AF02
 _IOC_ACCEPT = 0xC018AF03
+_IOC_JOIN = 0xC010AF04
+_ATTACH_POOL = 1
+_SOL_AFMUX = 299
+_STREAM_INFO = 2
+_STREAM_INFO_LEN = 16 + KEY_MAX + 8     # struct afmux_stream_info
+_libc = ctypes.CDLL(None, use_errno=True)
 _O_CLOEXEC = 0o2000000
 _STREAM_ARG = "=QIIII"  # key, key_len, flags, stream_id, reserved
 
@@ -54,6 +67,19 @@ class Stream(socket.socket):
     key = b""
     stream_id = 0
 
+    @property
+    def link(self):
+        """The number of the pool's TCP connection the stream lives on (0:
+        the first, attached one)."""
+        # Through libc: socket.getsockopt() takes at most 1024 bytes.
+        info = ctypes.create_string_buffer(_STREAM_INFO_LEN)
+        size = ctypes.c_uint32(_STREAM_INFO_LEN)
+        if _libc.getsockopt(self.fileno(), _SOL_AFMUX, _STREAM_INFO, info,
+                            ctypes.byref(size)):
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return struct.unpack_from("=I", info.raw, 16 + KEY_MAX)[0]
+
 
 def _stream(fd, key, stream_id):
     # Family, type and protocol given: a stream has no name to ask for.
@@ -68,14 +94,16 @@ class Conn:
 
     Conn(sock) attaches the connected TCP socket sock and closes it (the
     kernel's mux keeps its own reference; the TCP socket is afmux's from
-    then on).  The other end must attach too.
+    then on).  The other end must attach too.  pool=True offers the peer a
+    pool (AFMUX_ATTACH_POOL), so that more TCP connections can join.
     """
 
-    def __init__(self, sock):
+    def __init__(self, sock, pool=False):
         self._mux = socket.socket(family(), socket.SOCK_STREAM)
         try:
             fcntl.ioctl(self._mux.fileno(), _IOC_ATTACH,
-                        struct.pack("=iIQ", sock.fileno(), 0, 0))
+                        struct.pack("=iIQ", sock.fileno(),
+                                    _ATTACH_POOL if pool else 0, 0))
         except OSError:
             self._mux.close()
             raise
@@ -84,6 +112,18 @@ class Conn:
     def fileno(self):
         """The mux socket's fd (readable when a stream waits)."""
         return self._mux.fileno()
+
+    def join(self, sock):
+        """Add the connected TCP socket sock to the pool (both ends
+        attached with pool=True; the peer joins its end of the same TCP
+        connection at the same time).  Returns the connection's number in
+        the pool; closes sock either way (it is afmux's from then on)."""
+        arg = bytearray(struct.pack("=iIII", sock.fileno(), 0, 0, 0))
+        try:
+            fcntl.ioctl(self._mux.fileno(), _IOC_JOIN, arg, True)
+        finally:
+            sock.close()
+        return struct.unpack("=iIII", arg)[2]
 
     def open(self, key):
         """A new outgoing stream under key (bytes or str, at most

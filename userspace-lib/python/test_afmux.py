@@ -13,12 +13,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import afmux  # noqa: E402
 
 
-def pair():
+def tcp_pair():
     lst = socket.create_server(("127.0.0.1", 0))
     c = socket.create_connection(lst.getsockname())
     s, _ = lst.accept()
     lst.close()
-    return afmux.Conn(c), afmux.Conn(s)
+    return c, s
+
+
+def pair(pool=False):
+    c, s = tcp_pair()
+    return afmux.Conn(c, pool), afmux.Conn(s, pool)
 
 
 def read_all(s):
@@ -110,6 +115,33 @@ class TestAfmux(unittest.TestCase):
         r.close()
         with self.assertRaises(ValueError):
             self.client.open(b"x" * (afmux.KEY_MAX + 1))
+
+    def test_pool(self):
+        """Both ends join a second TCP connection: streams go to both
+        connections (idle ones alternate) and carry their bytes."""
+        a, b = pair(pool=True)
+        try:
+            c, s = tcp_pair()
+            got = []
+            t = threading.Thread(target=lambda: got.append(b.join(s)))
+            t.start()
+            self.assertEqual(a.join(c), 1)
+            t.join()
+            self.assertEqual(got, [1])
+            streams = [a.open("p%d" % i) for i in range(4)]
+            self.assertEqual([w.link for w in streams], [0, 1, 0, 1])
+            for i, w in enumerate(streams):
+                w.sendall(b"x" * (i + 1))
+                w.close()
+            for _ in streams:
+                key, r = b.accept()
+                i = int(key[1:])
+                self.assertEqual(r.link, i % 2)
+                self.assertEqual(read_all(r), b"x" * (i + 1))
+                r.close()
+        finally:
+            a.close()
+            b.close()
 
     def test_end(self):
         self.client.close()

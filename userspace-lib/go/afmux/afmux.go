@@ -12,6 +12,10 @@
 //	key, r, err := c.Receive()          // the next stream the peer opened
 //	c.Close()                           // no more streams; open ones go on
 //
+// A pool (several TCP connections under one mux, afmux(7) "Pools"):
+// both ends attach with NewPoolConn, then both Join their ends of each
+// further TCP connection; Stream.Link says where a stream lives.
+//
 // Every stream is an io.ReadWriteCloser whose file descriptor is
 // non-blocking and in Go's network poller, so blocked reads and writes
 // cost no thread and honour SetDeadline, SetReadDeadline and
@@ -40,6 +44,10 @@ const (
 	iocAttach     = 0x4010af01 // _IOW(0xaf, 1, struct afmux_attach)
 	iocOpen       = 0xc018af02 // _IOWR(0xaf, 2, struct afmux_open)
 	iocAccept     = 0xc018af03 // _IOWR(0xaf, 3, struct afmux_accept)
+	iocJoin       = 0xc010af04 // _IOWR(0xaf, 4, struct afmux_join)
+	attachPool    = 1          // AFMUX_ATTACH_POOL
+	solAfmux      = 299        // SOL_AFMUX
+	optStreamInfo = 2          // AFMUX_STREAM_INFO
 	oCloexec      = 0x80000
 	oNonblock     = 0x800
 
@@ -51,6 +59,24 @@ type attachArg struct {
 	fd       int32
 	flags    uint32
 	reserved uint64
+}
+
+type joinArg struct {
+	fd       int32
+	flags    uint32
+	link     uint32
+	reserved uint32
+}
+
+// struct afmux_stream_info
+type streamInfo struct {
+	streamID uint32
+	flags    uint32
+	keyLen   uint32
+	window   uint32
+	key      [KeyMax]byte
+	link     uint32
+	reserved uint32
 }
 
 // struct afmux_open and struct afmux_accept, with the key buffer in the
@@ -103,11 +129,25 @@ type Conn struct {
 // last stream are done.  The other end must attach too (afmux, libafmux,
 // muxcat) or speak the wire protocol.
 func NewConn(c net.Conn) (*Conn, error) {
+	return newConn(c, 0)
+}
+
+// NewPoolConn is NewConn offering the peer a pool (AFMUX_ATTACH_POOL):
+// once both ends attached with it, more TCP connections can Join.
+func NewPoolConn(c net.Conn) (*Conn, error) {
+	return newConn(c, attachPool)
+}
+
+func rawConn(c net.Conn) (syscall.RawConn, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return nil, fmt.Errorf("afmux: %T has no file descriptor", c)
 	}
-	raw, err := sc.SyscallConn()
+	return sc.SyscallConn()
+}
+
+func newConn(c net.Conn, flags uint32) (*Conn, error) {
+	raw, err := rawConn(c)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +158,7 @@ func NewConn(c net.Conn) (*Conn, error) {
 	}
 	var aerr syscall.Errno
 	cerr := raw.Control(func(tfd uintptr) {
-		arg := &attachArg{fd: int32(tfd)}
+		arg := &attachArg{fd: int32(tfd), flags: flags}
 		_, aerr = ioctl(uintptr(fd), iocAttach, unsafe.Pointer(arg))
 	})
 	if cerr == nil && aerr != 0 {
@@ -136,6 +176,54 @@ func NewConn(c net.Conn) (*Conn, error) {
 		return nil, err
 	}
 	return &Conn{f: f, rc: rc}, nil
+}
+
+// Join adds the connected TCP connection tc to the pool of a Conn made
+// by NewPoolConn (AFMUX_IOC_JOIN); the peer joins its end of the same
+// TCP connection at the same time.  It returns the connection's number
+// in the pool (the first, attached one is 0) once the peer's end has
+// been checked, and closes tc either way (it is the mux's from then on).
+// Join waits in the kernel, holding its thread: join the pool before
+// other goroutines use the Conn (a Receive meanwhile may hold a thread
+// too).
+func (c *Conn) Join(tc net.Conn) (int, error) {
+	defer tc.Close()
+	raw, err := rawConn(tc)
+	if err != nil {
+		return 0, err
+	}
+	arg := new(joinArg)
+	var e syscall.Errno
+	cerr := c.rc.Control(func(mfd uintptr) {
+		err = raw.Control(func(tfd uintptr) {
+			arg.fd = int32(tfd)
+			// The mux fd is non-blocking, for Go's poller; a
+			// non-blocking JOIN would only start the join.
+			if e = setNonblock(mfd, false); e != 0 {
+				return
+			}
+			_, e = ioctl(mfd, iocJoin, unsafe.Pointer(arg))
+			if ne := setNonblock(mfd, true); e == 0 {
+				e = ne
+			}
+		})
+	})
+	switch {
+	case cerr != nil:
+		return 0, cerr
+	case err != nil:
+		return 0, err
+	case e != 0:
+		return 0, os.NewSyscallError("AFMUX_IOC_JOIN", e)
+	}
+	return int(arg.link), nil
+}
+
+func setNonblock(fd uintptr, on bool) syscall.Errno {
+	if err := syscall.SetNonblock(int(fd), on); err != nil {
+		return err.(syscall.Errno)
+	}
+	return 0
 }
 
 // Send opens a new outgoing stream under key and returns it: write the
@@ -266,6 +354,25 @@ func (s *Stream) SetReadDeadline(t time.Time) error { return s.f.SetReadDeadline
 // SetWriteDeadline sets the deadline of Write.
 func (s *Stream) SetWriteDeadline(t time.Time) error {
 	return s.f.SetWriteDeadline(t)
+}
+
+// Link is the number of the pool's TCP connection the stream lives on
+// (0: the first, attached one; always 0 without a pool).
+func (s *Stream) Link() (int, error) {
+	info := new(streamInfo)
+	size := uint32(unsafe.Sizeof(*info))
+	var e syscall.Errno
+	if err := s.rc.Control(func(fd uintptr) {
+		_, _, e = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, solAfmux,
+			optStreamInfo, uintptr(unsafe.Pointer(info)),
+			uintptr(unsafe.Pointer(&size)), 0)
+	}); err != nil {
+		return 0, err
+	}
+	if e != 0 {
+		return 0, os.NewSyscallError("getsockopt(AFMUX_STREAM_INFO)", e)
+	}
+	return int(info.link), nil
 }
 
 // File returns the stream's *os.File, for code that wants the fd

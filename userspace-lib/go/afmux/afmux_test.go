@@ -18,8 +18,8 @@ import (
 	"time"
 )
 
-// pair returns two attached ends of one loopback TCP connection.
-func pair(t *testing.T) (*Conn, *Conn) {
+// tcpPair returns the two ends of a new loopback TCP connection.
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,6 +39,13 @@ func pair(t *testing.T) (*Conn, *Conn) {
 	if sc == nil {
 		t.Fatal("accept failed")
 	}
+	return cc, sc
+}
+
+// pair returns two attached ends of one loopback TCP connection.
+func pair(t *testing.T) (*Conn, *Conn) {
+	t.Helper()
+	cc, sc := tcpPair(t)
 	a, err := NewConn(cc)
 	if err != nil {
 		t.Fatalf("NewConn(client): %v", err)
@@ -286,5 +293,62 @@ func TestKeys(t *testing.T) {
 	r.Close()
 	if _, err := client.Open(make([]byte, KeyMax+1)); err != ErrKeyTooLong {
 		t.Fatalf("key of %d bytes: %v", KeyMax+1, err)
+	}
+}
+
+// A pool of two: both ends join a second TCP connection; idle connections
+// take new streams in turn, and each stream carries its bytes.
+func TestPool(t *testing.T) {
+	cc, sc := tcpPair(t)
+	a, err := NewPoolConn(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewPoolConn(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cc, sc = tcpPair(t)
+	joined := make(chan error, 1)
+	go func() {
+		n, err := b.Join(sc)
+		if err == nil && n != 1 {
+			err = errors.New("peer's link is not 1")
+		}
+		joined <- err
+	}()
+	if n, err := a.Join(cc); err != nil || n != 1 {
+		t.Fatalf("Join: %d, %v", n, err)
+	}
+	if err := <-joined; err != nil {
+		t.Fatalf("peer's Join: %v", err)
+	}
+	for i := 0; i < 4; i++ {
+		w, err := a.Send(string(rune('a' + i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := w.Link(); err != nil || l != i%2 {
+			t.Fatalf("stream %d on link %d (%v), want %d", i, l, err, i%2)
+		}
+		w.Write(bytes.Repeat([]byte{'x'}, i+1))
+		w.Close()
+	}
+	for i := 0; i < 4; i++ {
+		key, r, err := b.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int(key[0] - 'a')
+		if l, err := r.Link(); err != nil || l != n%2 {
+			t.Fatalf("stream %q came on link %d (%v)", key, l, err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, bytes.Repeat([]byte{'x'}, n+1)) {
+			t.Fatalf("stream %q: %d bytes (%v)", key, len(got), err)
+		}
 	}
 }
