@@ -215,15 +215,18 @@ static u64 afmux_pool_load(const struct afmux_conn *c)
  *
  * Without a pool, @head.  Else the usable one (the head or a joined
  * link) with the fewest bytes queued and in flight, counted in 64 KiB
- * steps; then the fewest streams; then the lowest link number.  NULL
- * if none is usable.
+ * steps; then the fewest streams; then the lowest link number.  One
+ * with net.afmux.max_streams streams comes after every other (the open
+ * would fail there).  NULL if none is usable.
  *
  * Return: the connection, held (sock_put() it), or NULL.
  */
 struct afmux_conn *afmux_pool_pick(struct afmux_conn *head)
 {
 	struct afmux_pool *pool = head->pool;
+	u32 max = READ_ONCE(afmux_net(sock_net(&head->sk))->max_streams);
 	struct afmux_conn *best = NULL, *c;
+	bool best_full = false;
 	u64 best_load = 0;
 
 	if (!pool) {
@@ -234,18 +237,24 @@ struct afmux_conn *afmux_pool_pick(struct afmux_conn *head)
 	if (afmux_pool_usable(head)) {
 		best = head;
 		best_load = afmux_pool_load(head);
+		best_full = READ_ONCE(head->nr_streams) >= max;
 	}
 	list_for_each_entry(c, &pool->links, link_node) {
+		bool full;
 		u64 load;
 
 		if (!afmux_pool_usable(c))
 			continue;
 		load = afmux_pool_load(c);
-		if (!best || load < best_load ||
-		    (load == best_load &&
-		     READ_ONCE(c->nr_streams) < READ_ONCE(best->nr_streams))) {
+		full = READ_ONCE(c->nr_streams) >= max;
+		if (!best || (best_full && !full) ||
+		    (full == best_full &&
+		     (load < best_load ||
+		      (load == best_load && READ_ONCE(c->nr_streams) <
+					    READ_ONCE(best->nr_streams))))) {
 			best = c;
 			best_load = load;
+			best_full = full;
 		}
 	}
 	if (best)

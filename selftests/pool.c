@@ -739,4 +739,48 @@ TEST(memory_cap_spans_pool)
 	mux_close(b);
 }
 
+/*
+ * A connection at net.afmux.max_streams is passed over for one that has
+ * room, even a loaded one (before, the least loaded was picked and the
+ * open failed with ENOBUFS while connection 1 had room).  Connection 1
+ * runs through a relay held shut, so what is written there stays queued.
+ */
+TEST(placement_skips_full)
+{
+	static char buf[1 << 20];
+	struct mux *a, *b;
+	struct relay rl;
+	size_t queued = 0;
+	int s[4], i;
+	ssize_t n;
+
+	ASSERT_EQ(0, netns_new());
+	ASSERT_EQ(0, sysctl_put("max_streams", 2));
+	ASSERT_EQ(0, mux_pair(&a, &b, true, true));
+	ASSERT_EQ(1, join_relayed(a, b, &rl));
+	for (i = 0; i < 2; i++) {
+		s[i] = mux_open(a, "s", 1, AFMUX_O_NONBLOCK, NULL);
+		ASSERT_GE(s[i], 0);
+		ASSERT_EQ(i, mux_stream_link(s[i]));
+	}
+	pthread_mutex_lock(&rl.gate);
+	while ((n = write(s[1], buf, sizeof(buf))) > 0)
+		queued += (size_t)n;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_GE(queued, (size_t)65536);
+	s[2] = mux_open(a, "s", 1, 0, NULL);
+	ASSERT_GE(s[2], 0);
+	EXPECT_EQ(0, mux_stream_link(s[2]));	/* the least loaded */
+	s[3] = mux_open(a, "s", 1, 0, NULL);	/* connection 0 is full */
+	EXPECT_GE(s[3], 0) TH_LOG("open: %s", strerror(errno));
+	EXPECT_EQ(1, mux_stream_link(s[3]));
+	pthread_mutex_unlock(&rl.gate);
+	for (i = 0; i < 4; i++)
+		if (s[i] >= 0)
+			close(s[i]);
+	relay_reset(&rl);
+	mux_close(a);
+	mux_close(b);
+}
+
 TEST_HARNESS_MAIN
