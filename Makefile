@@ -116,7 +116,7 @@ dkms-uninstall:
 	rm -rf $(DKMS_SRC)
 
 bench: modules userspace
-	$(MAKE) -C bench CFLAGS="$(USERCFLAGS)" run run-tls
+	$(MAKE) -C bench CFLAGS="$(USERCFLAGS)" run run-tls run-pool
 
 clean:
 	rm -rf build

@@ -114,10 +114,20 @@ void mb_client_setup(const char *host, int port)
 		mb_nodelay(tcp);
 		if (mb_use_tls)
 			mb_tls_handshake(tcp, false);
-		cmux = mux_new(tcp);
+		cmux = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
 		if (!cmux)
 			mb_die("mux_new:");
 		close(tcp);
+		for (int i = 1; i < mb_connections; i++) {
+			tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (tcp < 0 ||
+			    connect(tcp, (struct sockaddr *)&peer, sizeof(peer)))
+				mb_die("connect to %s:%d:", host, port);
+			mb_nodelay(tcp);
+			if (mux_join(cmux, tcp) < 0)
+				mb_die("mux_join:");
+			close(tcp);
+		}
 		return;
 	}
 	if (peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {

@@ -347,14 +347,23 @@ int mb_server(int port)
 
 		if (tcp < 0)
 			mb_die("accept:");
-		close(lfd);
 		mb_nodelay(tcp);
 		if (mb_use_tls)
 			mb_tls_handshake(tcp, true);
-		m = mux_new(tcp);
+		m = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
 		if (!m)
 			mb_die("mux_new:");
 		close(tcp);
+		for (int i = 1; i < mb_connections; i++) {
+			tcp = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (tcp < 0)
+				mb_die("accept:");
+			mb_nodelay(tcp);
+			if (mux_join(m, tcp) < 0)
+				mb_die("mux_join:");
+			close(tcp);
+		}
+		close(lfd);
 		if (mux_set_nonblock(m, 1))
 			mb_die("mux_set_nonblock:");
 		epoll_add(epfd, mux_fd(m));

@@ -19,6 +19,10 @@
  *        connection is done ("until the client's last one").
  * afmux: one TCP connection attached to an AF_MUX socket (libafmux);
  *        streams are AF_MUX stream fds opened with an empty key.
+ * afmux-pool2, afmux-pool4: the same over a pool of 2 or 4 TCP
+ *        connections (mux_new_pool(), then mux_join() on each end for
+ *        every further connection, which the client connects and the
+ *        server accepts, in turn, before any stream).
  * ktls, afmux-ktls: the same inside TLS 1.3 with AES-128-GCM in the
  *        kernel (libafmux's mux_tls_handshake(), GnuTLS): ktls makes the
  *        handshake on every TCP connection, afmux-ktls on its one before
@@ -67,6 +71,7 @@
 /* The contender, from the command line; the cipher, from the handshake. */
 bool mb_use_afmux;
 bool mb_use_tls;
+int mb_connections = 1;
 const char *mb_tls_cipher = "";
 
 void mb_die(const char *fmt, ...)
@@ -161,8 +166,9 @@ void mb_tls_handshake(int fd, bool server)
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fputs("usage: muxbench tcp|afmux|ktls|afmux-ktls server PORT\n"
-	      "       muxbench tcp|afmux|ktls|afmux-ktls client HOST PORT WORKLOAD [key=value ...]\n"
+	fputs("usage: muxbench CONTENDER server PORT\n"
+	      "       muxbench CONTENDER client HOST PORT WORKLOAD [key=value ...]\n"
+	      "CONTENDER: tcp afmux afmux-pool2 afmux-pool4 ktls afmux-ktls\n"
 	      "WORKLOAD: bulk small pingpong openclose idle (docs/benchmarks.md)\n",
 	      stderr);
 	exit(2);
@@ -174,8 +180,12 @@ int main(int argc, char **argv)
 		usage();
 	mb_use_afmux = !strncmp(argv[1], "afmux", 5);
 	mb_use_tls = strstr(argv[1], "ktls");
-	if (strcmp(argv[1], "afmux") && strcmp(argv[1], "tcp") &&
-	    strcmp(argv[1], "ktls") && strcmp(argv[1], "afmux-ktls"))
+	if (!strcmp(argv[1], "afmux-pool2"))
+		mb_connections = 2;
+	else if (!strcmp(argv[1], "afmux-pool4"))
+		mb_connections = 4;
+	else if (strcmp(argv[1], "afmux") && strcmp(argv[1], "tcp") &&
+		 strcmp(argv[1], "ktls") && strcmp(argv[1], "afmux-ktls"))
 		usage();
 	if (!strcmp(argv[2], "server") && argc == 4)
 		return mb_server(atoi(argv[3]));

@@ -22,6 +22,7 @@
 /* muxbench.c */
 extern bool mb_use_afmux;		/* afmux, afmux-ktls */
 extern bool mb_use_tls;			/* ktls, afmux-ktls */
+extern int mb_connections;		/* afmux-poolN: N TCP connections */
 extern const char *mb_tls_cipher;	/* what kTLS got, for bulk's result */
 void mb_die(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
