@@ -6,8 +6,9 @@
 #   make deps       install the Debian packages everything needs
 #   make check      the whole test suite in VMs (README's test command)
 #   make bench      the benchmarks of docs/benchmarks.md on 6.1 and 6.12 in
-#                   VMs -> bench/results.md, bench/results.png, and the
-#                   TLS rows -> bench/results-tls.md
+#                   VMs -> bench/results.md, bench/results.png, the
+#                   TLS rows -> bench/results-tls.md and the pool rows
+#                   -> bench/results-pool.md
 #   make lint       checkpatch --strict and sparse on kmod/ and uapi/
 #   make install    the module for every kernel with headers here (into
 #                   /lib/modules/<release>/updates/, then depmod), libafmux,
