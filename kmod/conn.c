@@ -112,11 +112,15 @@ static void afmux_conn_queue_preface(struct afmux_conn *conn)
 	lockdep_assert_held(&conn->tx_mutex);
 	BUILD_BUG_ON(sizeof(f->buf) < AFMUX_JOIN_PREFACE_LEN);
 	if (conn->head) {
-		/* A link: it presents the credentials the peer gave the
-		 * head (the JOIN waited for them: constant now).
+		/*
+		 * A link: it presents the credentials the peer gave the
+		 * head (the JOIN waited for them: constant now; read under
+		 * the lock that wrote them, which orders the two).
 		 */
 		pf.join = true;
+		spin_lock_bh(&conn->head->lock);
 		pf.pool = conn->head->pool->peer;
+		spin_unlock_bh(&conn->head->lock);
 	}
 	f->buf_len = afmux_preface_encode(f->buf, &pf);
 	f->preface = true;

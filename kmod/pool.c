@@ -482,13 +482,13 @@ static bool afmux_pool_joined(struct afmux_conn *head, struct afmux_conn *link)
  * Return: 0, -ETIMEDOUT, -EAGAIN (non-blocking), or -EINTR/-ERESTARTSYS.
  */
 static int afmux_pool_wait(struct afmux_conn *head, long *timeo,
+			   bool blocking,
 			   bool (*cond)(struct afmux_conn *head,
 					struct afmux_conn *link),
 			   struct afmux_conn *link)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	struct sock *sk = &head->sk;
-	bool blocking = *timeo;
 	int err = 0;
 
 	add_wait_queue(sk_sleep(sk), &wait);
@@ -540,7 +540,8 @@ int afmux_pool_join(struct afmux_conn *head, int fd, bool nonblock,
 		return -ENOTCONN;
 	if (!head->pool || head->head)
 		return -EINVAL;
-	err = afmux_pool_wait(head, &timeo, afmux_pool_answered, NULL);
+	err = afmux_pool_wait(head, &timeo, !nonblock, afmux_pool_answered,
+			      NULL);
 	if (err)
 		return err;
 	if (afmux_pool_state(head) == AFMUX_POOL_REFUSED)
@@ -579,8 +580,9 @@ int afmux_pool_join(struct afmux_conn *head, int fd, bool nonblock,
 	if (nonblock) {
 		err = -EINPROGRESS;
 	} else {
-		timeo = sock_sndtimeo(&head->sk, false);
-		err = afmux_pool_wait(head, &timeo, afmux_pool_joined, link);
+		/* What is left of SO_SNDTIMEO: one timeout for the call. */
+		err = afmux_pool_wait(head, &timeo, true, afmux_pool_joined,
+				      link);
 		if (!err && !test_bit(AFMUX_C_JOINED, &link->flags))
 			err = -READ_ONCE(link->err) ?: -ECONNRESET;
 	}
