@@ -193,17 +193,6 @@ typedef void (*flow_open_fn)(struct __test_metadata *_metadata,
 			     int *fb);
 
 /*
- * Seed case 1's size: 500 MB per flow; 50 MB on the debug kernel (KASAN
- * makes it some 4 times slower), so that "make check" keeps its time.
- */
-static size_t flow_case1_len(void)
-{
-	const char *k = getenv("AFMUX_VM_KERNEL");
-
-	return k && !strcmp(k, "debug") ? 50000000 : 500000000;
-}
-
-/*
  * Seed case 1 between @a and @b: @len bytes one way over one stream,
  * then 2 x @len the other way at once, each checked by SHA-256.
  */

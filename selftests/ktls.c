@@ -306,7 +306,7 @@ TEST_F_TIMEOUT(slow, streams_64, 300)
  */
 TEST_F_TIMEOUT(slow, case1, 900)
 {
-	size_t len = flow_case1_len();
+	size_t len = case1_len();
 	struct timespec t0, t1;
 	struct mux *a, *b;
 

@@ -697,7 +697,7 @@ TEST_F_TIMEOUT(pool, member_reset, 300)
  */
 TEST_F_TIMEOUT(pool, case1_pool4, 900)
 {
-	size_t len = flow_case1_len();
+	size_t len = case1_len();
 	struct timespec t0, t1;
 	int i, ea, eb;
 

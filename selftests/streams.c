@@ -614,15 +614,14 @@ static void transfer(struct __test_metadata *_metadata, const char *what,
 
 /*
  * 500 MB one way, then 2 x 500 MB the other way; 50 MB on the debug
- * kernel (KASAN under TCG), as ktls and pool do (flow.h).
+ * kernel (KASAN under TCG), as ktls and pool do (case1_len()).
  */
 TEST_F_TIMEOUT(mux, case1, 600)
 {
 	static const char *const c2s[] = { "case1: client to server" };
 	static const char *const s2c[] = { "case1: server to client #1",
 					   "case1: server to client #2" };
-	const char *k = getenv("AFMUX_VM_KERNEL");
-	uint64_t len = k && !strcmp(k, "debug") ? 50000000 : 500000000;
+	uint64_t len = case1_len();
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,6 +249,18 @@ static inline int wait_ping_ack(int fd, const uint8_t ping[8])
 		    !memcmp(payload, ping, 8))
 			return 0;
 	}
+}
+
+/*
+ * Seed case 1's size: 500 MB per flow; 50 MB on the debug kernel (KASAN
+ * makes it some 4 times slower), so that "make check" keeps its time.
+ * streams, ktls and pool use it.
+ */
+static inline size_t case1_len(void)
+{
+	const char *k = getenv("AFMUX_VM_KERNEL");
+
+	return k && !strcmp(k, "debug") ? 50000000 : 500000000;
 }
 
 /* Move the caller into a new network namespace and bring its lo up. */
