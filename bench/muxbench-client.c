@@ -107,23 +107,15 @@ void mb_client_setup(const char *host, int port)
 	if (inet_pton(AF_INET, host, &peer.sin_addr) != 1)
 		mb_die("HOST must be an IPv4 address: %s", host);
 	if (mb_use_afmux) {
-		int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/* spread_src is off: the TCP connections of the mux. */
+		int tcp = tcp_connect();
 
-		if (tcp < 0 || connect(tcp, (struct sockaddr *)&peer, sizeof(peer)))
-			mb_die("connect to %s:%d:", host, port);
-		mb_nodelay(tcp);
-		if (mb_use_tls)
-			mb_tls_handshake(tcp, false);
 		cmux = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
 		if (!cmux)
 			mb_die("mux_new:");
 		close(tcp);
 		for (int i = 1; i < mb_connections; i++) {
-			tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			if (tcp < 0 ||
-			    connect(tcp, (struct sockaddr *)&peer, sizeof(peer)))
-				mb_die("connect to %s:%d:", host, port);
-			mb_nodelay(tcp);
+			tcp = tcp_connect();
 			if (mux_join(cmux, tcp) < 0)
 				mb_die("mux_join:");
 			close(tcp);

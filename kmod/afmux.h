@@ -451,6 +451,18 @@ static inline struct afmux_pool *afmux_conn_pool(const struct afmux_conn *conn)
 	return conn->head ? conn->head->pool : conn->pool;
 }
 
+/*
+ * The number the next stream this end opens would get: the pool's
+ * sequence in a pool (§12.4), else @conn's own.  Caller holds conn->lock.
+ */
+static inline u32 afmux_conn_next_nr(const struct afmux_conn *conn)
+{
+	const struct afmux_pool *pool = afmux_conn_pool(conn);
+
+	lockdep_assert_held(&conn->lock);
+	return pool ? (u32)atomic_read(&pool->next_nr) : conn->next_nr;
+}
+
 /* conn.c: attaching, failing and tearing down a connection */
 void afmux_conn_init(struct afmux_conn *conn);
 int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool);

@@ -492,6 +492,20 @@ static bool afmux_conn_join_pending(const struct afmux_conn *conn)
 }
 
 /*
+ * Attached and not over: may the keepalive timer run?  The teardown sets
+ * DETACHED under conn->lock before it stops the timer, so testing under
+ * the lock is enough.
+ */
+static bool afmux_conn_running(struct afmux_conn *conn)
+{
+	lockdep_assert_held(&conn->lock);
+	return test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
+	       !test_bit(AFMUX_C_FAILED, &conn->flags) &&
+	       !test_bit(AFMUX_C_LINGER, &conn->flags) &&
+	       !test_bit(AFMUX_C_DETACHED, &conn->flags);
+}
+
+/*
  * The keepalive timer: once nothing has come from the peer for ka_idle,
  * queue a PING; if nothing comes within ka_timeout after it, the peer is
  * gone: end the connection with ETIMEDOUT (no GOAWAY: nobody reads it).
@@ -506,9 +520,7 @@ static void afmux_conn_keepalive(struct timer_list *t)
 
 	spin_lock_bh(&conn->lock);
 	last = READ_ONCE(conn->rx_stamp);
-	if (test_bit(AFMUX_C_FAILED, &conn->flags) ||
-	    test_bit(AFMUX_C_LINGER, &conn->flags) ||
-	    test_bit(AFMUX_C_DETACHED, &conn->flags)) {
+	if (!afmux_conn_running(conn)) {
 		/* Over: no more. */
 	} else if (afmux_conn_join_pending(conn)) {
 		if (time_after_eq(now, conn->join_by))
@@ -551,11 +563,10 @@ static void afmux_conn_keepalive(struct timer_list *t)
  * afmux_conn_keepalive_arm - (re)start the keepalive after a change
  * @conn: the connection
  *
- * Only while the connection runs: armed after the teardown stopped it,
- * the timer's reference would pin the connection for up to an hour
- * (found by sys_fuzz).  The teardown sets DETACHED under conn->lock
- * before it stops the timer, so testing both under the lock is enough.
- * A link not joined yet is armed for its join deadline instead.
+ * Only while the connection runs (afmux_conn_running()): armed after the
+ * teardown stopped it, the timer's reference would pin the connection
+ * for up to an hour (found by sys_fuzz).  A link not joined yet is armed
+ * for its join deadline instead.
  *
  * Context: process or softirq; takes conn->lock.
  */
@@ -564,10 +575,7 @@ void afmux_conn_keepalive_arm(struct afmux_conn *conn)
 	bool running;
 
 	spin_lock_bh(&conn->lock);
-	running = test_bit(AFMUX_C_ATTACHED, &conn->flags) &&
-		  !test_bit(AFMUX_C_FAILED, &conn->flags) &&
-		  !test_bit(AFMUX_C_LINGER, &conn->flags) &&
-		  !test_bit(AFMUX_C_DETACHED, &conn->flags);
+	running = afmux_conn_running(conn);
 	if (running && afmux_conn_join_pending(conn))
 		sk_reset_timer(&conn->sk, &conn->ka_timer, conn->join_by);
 	else if (running && conn->ka_idle)

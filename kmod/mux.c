@@ -159,7 +159,7 @@ static int mux_open(struct afmux_conn *head, void __user *uarg, size_t usize)
 	spin_lock_bh(&conn->lock);
 	err = 0;
 	/* One sequence of numbers over a pool (§12.4), rising on each link. */
-	nr = pool ? (u32)atomic_read(&pool->next_nr) : conn->next_nr;
+	nr = afmux_conn_next_nr(conn);
 	if (test_bit(AFMUX_C_FAILED, &conn->flags) ||
 	    test_bit(AFMUX_C_PEER_GOAWAY, &conn->flags) ||
 	    nr > AFMUX_STREAM_NR_MAX)

@@ -198,15 +198,43 @@ static bool afmux_pool_usable(const struct afmux_conn *c)
 }
 
 /*
- * Bytes @c has queued in its streams and in TCP (sent or not, unacked),
- * in 64 KiB steps: an idle connection's few unacked control frames must
- * not outweigh the stream count.
+ * Where a connection stands for a new stream (§12.4, afmux_pool_pick()),
+ * compared in this order: full (at net.afmux.max_streams: the open would
+ * fail there), bytes queued in its streams and in TCP (sent or not,
+ * unacked) in 64 KiB steps (an idle connection's few unacked control
+ * frames must not outweigh the stream count), then its streams.
+ * A lockless snapshot.
  */
+struct afmux_pool_rank {
+	bool full;
+	u64 load;
+	unsigned int streams;
+};
+
 #define AFMUX_POOL_LOAD_SHIFT	16
-static u64 afmux_pool_load(const struct afmux_conn *c)
+static struct afmux_pool_rank afmux_pool_rank(const struct afmux_conn *c,
+					      unsigned int max)
 {
-	return ((u64)atomic_read(&c->tx_queued) +
-		(u64)READ_ONCE(c->tsk->sk_wmem_queued)) >> AFMUX_POOL_LOAD_SHIFT;
+	unsigned int streams = READ_ONCE(c->nr_streams);
+
+	return (struct afmux_pool_rank){
+		.full = streams >= max,
+		.load = ((u64)atomic_read(&c->tx_queued) +
+			 (u64)READ_ONCE(c->tsk->sk_wmem_queued)) >>
+			AFMUX_POOL_LOAD_SHIFT,
+		.streams = streams,
+	};
+}
+
+/* Does @a come before @b?  Ties keep the earlier (lower numbered) one. */
+static bool afmux_pool_rank_before(const struct afmux_pool_rank *a,
+				   const struct afmux_pool_rank *b)
+{
+	if (a->full != b->full)
+		return !a->full;
+	if (a->load != b->load)
+		return a->load < b->load;
+	return a->streams < b->streams;
 }
 
 /**
@@ -223,11 +251,11 @@ static u64 afmux_pool_load(const struct afmux_conn *c)
  */
 struct afmux_conn *afmux_pool_pick(struct afmux_conn *head)
 {
+	struct afmux_net *an = afmux_net(sock_net(&head->sk));
+	unsigned int max = READ_ONCE(an->max_streams);
 	struct afmux_pool *pool = head->pool;
-	u32 max = READ_ONCE(afmux_net(sock_net(&head->sk))->max_streams);
+	struct afmux_pool_rank best_rank = {}, rank;
 	struct afmux_conn *best = NULL, *c;
-	bool best_full = false;
-	u64 best_load = 0;
 
 	if (!pool) {
 		sock_hold(&head->sk);
@@ -236,25 +264,15 @@ struct afmux_conn *afmux_pool_pick(struct afmux_conn *head)
 	spin_lock_bh(&pool->lock);
 	if (afmux_pool_usable(head)) {
 		best = head;
-		best_load = afmux_pool_load(head);
-		best_full = READ_ONCE(head->nr_streams) >= max;
+		best_rank = afmux_pool_rank(head, max);
 	}
 	list_for_each_entry(c, &pool->links, link_node) {
-		bool full;
-		u64 load;
-
 		if (!afmux_pool_usable(c))
 			continue;
-		load = afmux_pool_load(c);
-		full = READ_ONCE(c->nr_streams) >= max;
-		if (!best || (best_full && !full) ||
-		    (full == best_full &&
-		     (load < best_load ||
-		      (load == best_load && READ_ONCE(c->nr_streams) <
-					    READ_ONCE(best->nr_streams))))) {
+		rank = afmux_pool_rank(c, max);
+		if (!best || afmux_pool_rank_before(&rank, &best_rank)) {
 			best = c;
-			best_load = load;
-			best_full = full;
+			best_rank = rank;
 		}
 	}
 	if (best)

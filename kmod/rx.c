@@ -78,14 +78,12 @@ static int rx_preface(struct afmux_parser *p, const struct afmux_preface *pf)
 static struct afmux_stream *lookup(struct afmux_conn *conn, u32 stream,
 				   int *err)
 {
-	struct afmux_pool *pool = afmux_conn_pool(conn);
 	u32 nr = stream & ~AFMUX_STREAM_R;
 
 	lockdep_assert_held(&conn->lock);
 	*err = 0;
 	if (stream & AFMUX_STREAM_R) {
-		if (nr >= (pool ? (u32)atomic_read(&pool->next_nr) :
-				  conn->next_nr)) {
+		if (nr >= afmux_conn_next_nr(conn)) {
 			*err = rx_bad(conn, AFMUX_BAD_UNOPENED);
 			return NULL;
 		}
