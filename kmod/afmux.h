@@ -162,6 +162,8 @@ struct afmux_pool {
 	atomic_t next_nr;
 	/* Receive credit charged over the pool (net.afmux.conn_mem_max). */
 	atomic_t rx_charged;
+	/* Arrival order of the streams queued for accept, pool-wide. */
+	atomic_t accept_seq;
 	/* Connections attached and not ended, the head included. */
 	atomic_t alive;
 	int err;		/* the last one's error, once none is */
@@ -277,6 +279,11 @@ struct afmux_conn {
 };
 
 struct afmux_stream {
+	/*
+	 * sk.sk_err and sk.sk_shutdown's RCV_SHUTDOWN are set under the
+	 * receive queue's lock (afmux_stream_rx_end()), after the bytes
+	 * before them were queued under it.
+	 */
 	struct sock sk;			/* must be first */
 	struct afmux_conn *conn;	/* held */
 	u32 nr;				/* the opener's number */
@@ -298,6 +305,7 @@ struct afmux_stream {
 	u64 rx_bytes;			/* DATA payload received */
 	u32 tx_limit;			/* the peer's grant */
 	u32 rx_recvd;			/* DATA bytes received */
+	u32 accept_seq;			/* arrival order, in a pool */
 	/* Changed under the socket lock and conn->lock: read under either. */
 	u32 rx_limit;			/* what we granted */
 	u32 rx_window;			/* grown by autotuning */
@@ -528,6 +536,7 @@ struct file *afmux_stream_file_alloc(int flags);
 void afmux_stream_graft(struct file *file, struct afmux_stream *st);
 int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 			  unsigned int off, unsigned int len);
+void afmux_stream_rx_end(struct afmux_stream *st, int err, u8 how);
 
 /* stream_rx.c: credit, the receive queue, recvmsg and splice_read */
 bool __afmux_stream_admit(struct afmux_stream *st);

@@ -281,24 +281,69 @@ static int mux_dequeue_one(struct afmux_conn *c, void *arg)
 	return d->st || d->err;
 }
 
+/* The connection whose first queued stream came first, held. */
+struct mux_oldest {
+	struct afmux_conn *c;
+	u32 seq;
+};
+
+static int mux_oldest_one(struct afmux_conn *c, void *arg)
+{
+	struct mux_oldest *o = arg;
+	struct afmux_stream *st;
+
+	spin_lock_bh(&c->lock);
+	st = list_first_entry_or_null(&c->accept_q, struct afmux_stream,
+				      accept_node);
+	if (st && (!o->c || (s32)(st->accept_seq - o->seq) < 0)) {
+		if (o->c)
+			sock_put(&o->c->sk);
+		sock_hold(&c->sk);
+		o->c = c;
+		o->seq = st->accept_seq;
+	}
+	spin_unlock_bh(&c->lock);
+	return 0;
+}
+
 /*
- * Take the first stream off an accept queue (the head's, then each
- * link's) into @a/@key, or say why not.  Caller holds the mux socket
- * lock.
+ * Take the stream that came first off the accept queues (in a pool, of
+ * all its connections) into @a/@key, or say why not.  Caller holds the
+ * mux socket lock, so only this takes streams off the queues; a
+ * connection's end may drop the one it found meanwhile (then the first
+ * one anywhere is taken).
  */
 static struct afmux_stream *dequeue(struct afmux_conn *conn,
 				    struct afmux_accept *a, u8 *key, int *err)
 {
 	struct mux_dequeue d = { .a = a, .key = key };
+	bool over;
 
 	sock_owned_by_me(&conn->sk);
-	afmux_pool_each(conn, mux_dequeue_one, &d);
+	over = afmux_mux_over(conn);
+	/*
+	 * Over or not, seen before the queues: a stream queued before the
+	 * end (under conn->lock, which the end is set after) is handed out
+	 * before the end is reported.
+	 */
+	smp_rmb();
+	if (afmux_conn_pool(conn)) {
+		struct mux_oldest o = { NULL };
+
+		afmux_pool_each(conn, mux_oldest_one, &o);
+		if (o.c) {
+			mux_dequeue_one(o.c, &d);
+			sock_put(&o.c->sk);
+		}
+	}
+	if (!d.st && !d.err)
+		afmux_pool_each(conn, mux_dequeue_one, &d);
 	*err = d.err;
 	if (d.st || d.err)
 		return d.st;
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags))
 		*err = -ENOTCONN;
-	else if (afmux_mux_over(conn))
+	else if (over)
 		*err = -afmux_mux_err(conn) ?: -EPIPE;
 	else
 		*err = -EAGAIN;

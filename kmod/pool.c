@@ -466,12 +466,18 @@ static int afmux_pool_link_add(struct afmux_conn *head,
 	return err;
 }
 
-/* Take @link, never attached, off the list again and release it. */
+/*
+ * Take @link, never attached, off the list again and release it.  The
+ * peer never heard of it: its number is the next JOIN's (numbers are
+ * given under the mux socket lock, which the caller has held since).
+ */
 static void afmux_pool_unlink(struct afmux_pool *pool, struct afmux_conn *link)
 {
 	spin_lock_bh(&pool->lock);
 	list_del_init(&link->link_node);
 	pool->nr_links--;
+	if (link->link + 1 == pool->next_link)
+		pool->next_link--;
 	spin_unlock_bh(&pool->lock);
 	sock_release(link->link_sock);
 }

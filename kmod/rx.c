@@ -218,6 +218,7 @@ static int rx_reply(struct afmux_conn *conn, u8 type, u32 stream,
 static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 		   const u8 *key, bool *kick)
 {
+	struct afmux_pool *pool = afmux_conn_pool(conn);
 	struct afmux_stream *st = NULL;
 	bool refuse;
 	int err = 0;
@@ -266,6 +267,8 @@ static int rx_open(struct afmux_conn *conn, const struct afmux_hdr *h,
 		afmux_stream_set(st, AFMUX_ST_IN_TABLE);
 		afmux_stream_set(st, AFMUX_ST_ACCEPTABLE);
 		sock_hold(&st->sk);	/* the table's; the queue has the first */
+		if (pool)	/* accept takes the pool's oldest first */
+			st->accept_seq = atomic_inc_return(&pool->accept_seq);
 		list_add_tail(&st->accept_node, &conn->accept_q);
 		conn->accept_len++;
 		conn->nr_streams++;
@@ -307,8 +310,7 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 		if (test_bit(AFMUX_ST_PEER_END, &st->flags))
 			return rx_bad(conn, AFMUX_BAD_AFTER_END);
 		afmux_stream_set(st, AFMUX_ST_PEER_END);
-		WRITE_ONCE(st->sk.sk_shutdown,
-			   st->sk.sk_shutdown | RCV_SHUTDOWN);
+		afmux_stream_rx_end(st, 0, RCV_SHUTDOWN);
 		st->sk.sk_data_ready(&st->sk);
 		break;
 	case AFMUX_T_RESET:

@@ -181,10 +181,10 @@ void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset)
 	struct sock *sk = &st->sk;
 
 	lockdep_assert_held(&st->conn->lock);
-	if ((reset || !test_bit(AFMUX_ST_PEER_END, &st->flags)) &&
-	    !READ_ONCE(sk->sk_err))
-		WRITE_ONCE(sk->sk_err, err);
-	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	/* After the peer's END the reader has all there is: no error. */
+	if (!reset && test_bit(AFMUX_ST_PEER_END, &st->flags))
+		err = 0;
+	afmux_stream_rx_end(st, err, SHUTDOWN_MASK);
 	sk_error_report(sk);
 	sk->sk_state_change(sk);
 }

@@ -353,6 +353,27 @@ int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 	return stream_rx_queue(st, skb, off, len);
 }
 
+/**
+ * afmux_stream_rx_end - no bytes will follow those queued on @st
+ * @st: the stream
+ * @err: its error (sk_err) if it has none yet, or 0 for a plain end
+ * @how: RCV_SHUTDOWN, or SHUTDOWN_MASK when the stream is over both ways
+ *
+ * Set under the receive queue's lock, which the bytes before the end were
+ * queued under: a reader that finds the queue empty under that lock and
+ * the end set has read everything (stream_read()).
+ */
+void afmux_stream_rx_end(struct afmux_stream *st, int err, u8 how)
+{
+	struct sock *sk = &st->sk;
+
+	spin_lock_bh(&sk->sk_receive_queue.lock);
+	if (err && !sk->sk_err)
+		WRITE_ONCE(sk->sk_err, err);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+	spin_unlock_bh(&sk->sk_receive_queue.lock);
+}
+
 /* Wait for data, an error or the end; caller holds the socket lock. */
 static int stream_wait_data(struct sock *sk, long *timeo)
 {
@@ -404,9 +425,9 @@ static int stream_read(struct sock *sk, size_t len, int flags,
 
 	while (copied < len) {
 		unsigned int avail = 0, off = 0, n;
+		bool done, ended, failed;
 		struct afmux_rx_cb *cb;
 		struct sk_buff *skb;
-		bool done;
 		int ret;
 
 		spin_lock_bh(&q->lock);
@@ -415,15 +436,18 @@ static int stream_read(struct sock *sk, size_t len, int flags,
 			avail = afmux_rx_cb(skb)->len;
 			off = afmux_rx_cb(skb)->off;
 		}
+		/* Seen with the queue: see afmux_stream_rx_end(). */
+		ended = READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN;
+		failed = READ_ONCE(sk->sk_err);
 		spin_unlock_bh(&q->lock);
 		if (!skb) {
 			if (copied >= target)
 				break;
-			if (sk->sk_err) {
+			if (failed) {
 				err = copied ? 0 : sock_error(sk);
 				break;
 			}
-			if (sk->sk_shutdown & RCV_SHUTDOWN)
+			if (ended)
 				break;
 			if (!timeo) {
 				err = copied ? 0 : -EAGAIN;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pool_util.h - what selftests/pool.c's cases share: AFMUX_POOL read
+ * pool_util.h - what selftests/pool.c and pool_wire.c share: AFMUX_POOL read
  * back, joining both ends of a new TCP connection at once, streams
  * opened across a pool, and a raw version 2 peer (its first connection,
  * its joins) written by hand from docs/protocol.md §12.
@@ -16,9 +16,9 @@
 #define POOL_LEN	24
 #define JOIN_PREFACE_LEN 48
 
-static const uint8_t hello[8] = { 'A', 'F', 'M', 'U', 'X', 0, 0, 2 };
+static const uint8_t hello[8] __attribute__((unused)) = { 'A', 'F', 'M', 'U', 'X', 0, 0, 2 };
 
-static struct afmux_pool_info pool_info_fd(int fd)
+static inline struct afmux_pool_info pool_info_fd(int fd)
 {
 	struct afmux_pool_info pi;
 	socklen_t len = sizeof(pi);
@@ -30,7 +30,7 @@ static struct afmux_pool_info pool_info_fd(int fd)
 	return pi;
 }
 
-static struct afmux_pool_info pool_info(struct mux *m)
+static inline struct afmux_pool_info pool_info(struct mux *m)
 {
 	return pool_info_fd(mux_fd(m));
 }
@@ -43,7 +43,7 @@ struct joiner {
 	int err;
 };
 
-static void *joiner_run(void *arg)
+static inline void *joiner_run(void *arg)
 {
 	struct joiner *j = arg;
 
@@ -57,7 +57,7 @@ static void *joiner_run(void *arg)
  * the TCP fds in @fa/@fb if not NULL (else closed).  Returns @a's link
  * number, or -1 with the two ends' errnos in @ea/@eb.
  */
-static int join_both(struct mux *a, struct mux *b, int *fa, int *fb,
+static inline int join_both(struct mux *a, struct mux *b, int *fa, int *fb,
 		     int *ea, int *eb)
 {
 	struct joiner ja = { .m = a }, jb = { .m = b };
@@ -86,7 +86,7 @@ static int join_both(struct mux *a, struct mux *b, int *fa, int *fb,
 }
 
 /* Open @n streams on @a, accept them on @b: fb[i] is fa[i]'s peer. */
-static void pool_streams(struct __test_metadata *_metadata, struct mux *a,
+static inline void pool_streams(struct __test_metadata *_metadata, struct mux *a,
 			 struct mux *b, int n, int *fa, int *fb)
 {
 	char key[32], got[64];
@@ -115,7 +115,7 @@ static void pool_streams(struct __test_metadata *_metadata, struct mux *a,
  * the pool (HELLO, POOL with id 42) and reads the mux's POOL into @cred.
  * Returns the mux, or NULL.
  */
-static struct mux *raw_pool_peer(struct __test_metadata *_metadata, int *raw,
+static inline struct mux *raw_pool_peer(struct __test_metadata *_metadata, int *raw,
 				 uint8_t cred[POOL_LEN])
 {
 	uint8_t buf[256], h[HEADER_LEN], p[64];
@@ -153,7 +153,7 @@ static struct mux *raw_pool_peer(struct __test_metadata *_metadata, int *raw,
  * the JOIN's result in *@link (-errno if it failed).  The mux's own join
  * preface is left to be read.
  */
-static void raw_join_one(struct __test_metadata *_metadata, struct mux *m,
+static inline void raw_join_one(struct __test_metadata *_metadata, struct mux *m,
 			 const uint8_t cred[POOL_LEN], bool wrong, int *rj,
 			 int *link)
 {
