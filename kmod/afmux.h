@@ -281,7 +281,7 @@ struct afmux_conn {
 struct afmux_stream {
 	/*
 	 * sk.sk_err and sk.sk_shutdown's RCV_SHUTDOWN are set under the
-	 * receive queue's lock (afmux_stream_rx_end()), after the bytes
+	 * receive queue's lock (__afmux_stream_rx_end()), after the bytes
 	 * before them were queued under it.
 	 */
 	struct sock sk;			/* must be first */
@@ -534,11 +534,11 @@ void __afmux_stream_finish(struct afmux_stream *st);
 void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset);
 struct file *afmux_stream_file_alloc(int flags);
 void afmux_stream_graft(struct file *file, struct afmux_stream *st);
-int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
-			  unsigned int off, unsigned int len);
-void afmux_stream_rx_end(struct afmux_stream *st, int err, u8 how);
 
 /* stream_rx.c: credit, the receive queue, recvmsg and splice_read */
+int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
+			  unsigned int off, unsigned int len);
+void __afmux_stream_rx_end(struct afmux_stream *st, int err, u8 how);
 bool __afmux_stream_admit(struct afmux_stream *st);
 void __afmux_stream_uncharge(struct afmux_stream *st);
 bool afmux_stream_consumed(struct afmux_stream *st, u32 n);

@@ -310,7 +310,7 @@ static int rx_stream_ctl(struct afmux_conn *conn, const struct afmux_hdr *h,
 		if (test_bit(AFMUX_ST_PEER_END, &st->flags))
 			return rx_bad(conn, AFMUX_BAD_AFTER_END);
 		afmux_stream_set(st, AFMUX_ST_PEER_END);
-		afmux_stream_rx_end(st, 0, RCV_SHUTDOWN);
+		__afmux_stream_rx_end(st, 0, RCV_SHUTDOWN);
 		st->sk.sk_data_ready(&st->sk);
 		break;
 	case AFMUX_T_RESET:

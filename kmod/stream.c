@@ -184,7 +184,7 @@ void __afmux_stream_kill(struct afmux_stream *st, int err, bool reset)
 	/* After the peer's END the reader has all there is: no error. */
 	if (!reset && test_bit(AFMUX_ST_PEER_END, &st->flags))
 		err = 0;
-	afmux_stream_rx_end(st, err, SHUTDOWN_MASK);
+	__afmux_stream_rx_end(st, err, SHUTDOWN_MASK);
 	sk_error_report(sk);
 	sk->sk_state_change(sk);
 }

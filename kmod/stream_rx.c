@@ -354,19 +354,21 @@ int afmux_stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 }
 
 /**
- * afmux_stream_rx_end - no bytes will follow those queued on @st
+ * __afmux_stream_rx_end - no bytes will follow those queued on @st
  * @st: the stream
  * @err: its error (sk_err) if it has none yet, or 0 for a plain end
  * @how: RCV_SHUTDOWN, or SHUTDOWN_MASK when the stream is over both ways
  *
  * Set under the receive queue's lock, which the bytes before the end were
  * queued under: a reader that finds the queue empty under that lock and
- * the end set has read everything (stream_read()).
+ * the end set has read everything (stream_read()).  Caller holds
+ * conn->lock, which serialises the writers of sk_shutdown.
  */
-void afmux_stream_rx_end(struct afmux_stream *st, int err, u8 how)
+void __afmux_stream_rx_end(struct afmux_stream *st, int err, u8 how)
 {
 	struct sock *sk = &st->sk;
 
+	lockdep_assert_held(&st->conn->lock);
 	spin_lock_bh(&sk->sk_receive_queue.lock);
 	if (err && !sk->sk_err)
 		WRITE_ONCE(sk->sk_err, err);
@@ -436,7 +438,7 @@ static int stream_read(struct sock *sk, size_t len, int flags,
 			avail = afmux_rx_cb(skb)->len;
 			off = afmux_rx_cb(skb)->off;
 		}
-		/* Seen with the queue: see afmux_stream_rx_end(). */
+		/* Seen with the queue: see __afmux_stream_rx_end(). */
 		ended = READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN;
 		failed = READ_ONCE(sk->sk_err);
 		spin_unlock_bh(&q->lock);

@@ -125,6 +125,34 @@ TEST(raw_join)
 }
 
 /*
+ * A raw peer's mux with a second connection joined (link 1), the mux's
+ * join preface read: the mux, with the raw ends of the first and the
+ * joined connection in *@raw and *@rj; NULL if any step failed.
+ */
+static struct mux *raw_pool_joined(struct __test_metadata *_metadata,
+				   int *raw, int *rj)
+{
+	uint8_t cred[POOL_LEN], jp[JOIN_PREFACE_LEN];
+	struct mux *m;
+	int link = -1;
+
+	*rj = -1;
+	m = raw_pool_peer(_metadata, raw, cred);
+	if (!m)
+		return NULL;
+	raw_join_one(_metadata, m, cred, false, rj, &link);
+	EXPECT_EQ(1, link);
+	if (link == 1 &&
+	    read_full(*rj, jp, sizeof(jp)) == JOIN_PREFACE_LEN)
+		return m;
+	if (*rj >= 0)
+		close(*rj);
+	mux_close(m);
+	close(*raw);
+	return NULL;
+}
+
+/*
  * Stream numbers are the pool's (§12.4): a frame naming a stream the mux
  * opened on another connection is one for a stream that is over here
  * (§12.6), not for one never opened (it was once a PROTOCOL_ERROR when
@@ -133,16 +161,12 @@ TEST(raw_join)
 TEST(frame_for_other_connections_stream)
 {
 	static const uint8_t ping[8] = "other-1";
-	uint8_t cred[POOL_LEN], h[HEADER_LEN], p[256], jp[JOIN_PREFACE_LEN];
-	uint8_t buf[64], inc[4] = { 0, 0, 4, 0 };
-	int raw, rj, link, s0, s1, n;
+	uint8_t h[HEADER_LEN], p[256], buf[64], inc[4] = { 0, 0, 4, 0 };
+	int raw, rj, s0, s1, n;
 	struct mux *m;
 
-	m = raw_pool_peer(_metadata, &raw, cred);
+	m = raw_pool_joined(_metadata, &raw, &rj);
 	ASSERT_NE(NULL, m);
-	raw_join_one(_metadata, m, cred, false, &rj, &link);
-	ASSERT_EQ(1, link);
-	ASSERT_EQ(JOIN_PREFACE_LEN, read_full(rj, jp, sizeof(jp)));
 	/* Idle connections: the first to the head, the second to link 1. */
 	s0 = mux_open(m, "a", 1, 0, NULL);
 	s1 = mux_open(m, "b", 1, 0, NULL);
@@ -177,15 +201,12 @@ TEST(accept_oldest_first)
 {
 	static const uint8_t ping[8] = "fifo-1";
 	static const int on_link[3] = { 1, 0, 1 };
-	uint8_t cred[POOL_LEN], jp[JOIN_PREFACE_LEN], buf[64];
-	int raw, rj, link, i;
+	uint8_t buf[64];
+	int raw, rj, i;
 	struct mux *m;
 
-	m = raw_pool_peer(_metadata, &raw, cred);
+	m = raw_pool_joined(_metadata, &raw, &rj);
 	ASSERT_NE(NULL, m);
-	raw_join_one(_metadata, m, cred, false, &rj, &link);
-	ASSERT_EQ(1, link);
-	ASSERT_EQ(JOIN_PREFACE_LEN, read_full(rj, jp, sizeof(jp)));
 	/* The peer opens 1 on link 1, 2 on the head, 3 on link 1. */
 	for (i = 0; i < 3; i++) {
 		int fd = on_link[i] ? rj : raw;
