@@ -239,9 +239,15 @@ struct afmux_conn {
 	 * takes its turns on tx_ready, round robin, until it has nothing
 	 * left (as fq_codel's new and old flows): a stream that sends now
 	 * and then (an interactive one) waits for no bulk stream's queue.
+	 * A stream whose small DATA frame emptied it leaves at once, so
+	 * that its next write is new again (tx.c, afmux_tx_sparse()); and
+	 * tx_ready gets a turn at least once per AFMUX_DATA_SEND_MAX bytes
+	 * of tx_new's frames (tx_new_sent counts them), so that streams
+	 * that keep being new cannot starve it.
 	 */
 	struct list_head tx_new;
 	struct list_head tx_ready;
+	u32 tx_new_sent;
 	/* Answers to the peer (PING ACK, RESET REFUSED_STREAM), in order. */
 	struct afmux_reply replies[AFMUX_REPLIES_MAX];
 	unsigned int reply_head;

@@ -147,15 +147,53 @@ static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
 }
 
 /*
+ * Is it tx_new's turn?  It goes first, but the round robin (if anything
+ * waits there) gets a frame once tx_new's frames since its last one have
+ * reached AFMUX_DATA_SEND_MAX bytes.  Caller holds conn->lock.
+ */
+static bool afmux_tx_new_turn(const struct afmux_conn *conn)
+{
+	lockdep_assert_held(&conn->lock);
+	return !list_empty(&conn->tx_new) &&
+	       (conn->tx_new_sent < AFMUX_DATA_SEND_MAX ||
+		list_empty(&conn->tx_ready));
+}
+
+/*
  * The stream the pump serves next: one that just became ready, else the
  * head of the round robin.  Caller holds conn->lock.
  */
 static struct afmux_stream *next_ready(struct afmux_conn *conn)
 {
 	lockdep_assert_held(&conn->lock);
-	return list_first_entry_or_null(list_empty(&conn->tx_new) ?
-					&conn->tx_ready : &conn->tx_new,
+	return list_first_entry_or_null(afmux_tx_new_turn(conn) ?
+					&conn->tx_new : &conn->tx_ready,
 					struct afmux_stream, tx_node);
+}
+
+/* Frames @st still has to send beyond the one picked (stream flags). */
+#define AFMUX_ST_TX_WANTED	(BIT(AFMUX_ST_OPEN_WANTED) |		\
+				 BIT(AFMUX_ST_WINDOW_WANTED) |		\
+				 BIT(AFMUX_ST_END_WANTED) |		\
+				 BIT(AFMUX_ST_RESET_WANTED))
+
+/*
+ * Did @f, a small DATA frame (a write of up to AFMUX_TX_COPYBREAK bytes,
+ * no page payload), take all that @st had to send?  Then @st leaves the
+ * round robin at once rather than at its next turn, and its next write
+ * joins tx_new again: a stream that writes now and then (a request, a
+ * ping) waits for no round of the busy streams' 64 KiB frames, which on
+ * a slow link takes seconds.  A stream whose frames carry pages stays in
+ * the round robin, so a bulk writer cannot go first by emptying its
+ * queue each turn.  Caller holds conn->lock.
+ */
+static bool afmux_tx_sparse(const struct afmux_stream *st,
+			    const struct afmux_txf *f)
+{
+	lockdep_assert_held(&st->conn->lock);
+	return f->skb && !f->data_left && f->data_off >= f->skb->len &&
+	       skb_queue_is_last(&st->sk.sk_write_queue, f->skb) &&
+	       !(st->flags & AFMUX_ST_TX_WANTED);
 }
 
 /*
@@ -174,7 +212,8 @@ static bool more_data_follows(struct afmux_conn *conn,
 	if (f->skb && (f->data_off + f->data_left < f->skb->len ||
 		       !skb_queue_is_last(&f->st->sk.sk_write_queue, f->skb)))
 		return true;
-	return next != f->st && !skb_queue_empty(&next->sk.sk_write_queue);
+	return next && next != f->st &&
+	       !skb_queue_empty(&next->sk.sk_write_queue);
 }
 
 /*
@@ -242,11 +281,20 @@ static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
 		return true;
 	}
 	while ((st = next_ready(conn))) {
-		bool new = !list_empty(&conn->tx_new);
+		bool new = afmux_tx_new_turn(conn);
 
 		if (pick_stream_frame(conn, st, f)) {
-			/* Round robin: the stream goes to the back. */
-			list_move_tail(&st->tx_node, &conn->tx_ready);
+			conn->tx_new_sent = !new ? 0 :
+				min_t(u32, conn->tx_new_sent + f->buf_len +
+				      f->ext_len + f->data_left,
+				      AFMUX_DATA_SEND_MAX);
+			/* Round robin: to the back, or off if sparse. */
+			if (afmux_tx_sparse(st, f)) {
+				list_del_init(&st->tx_node);
+				afmux_stream_clear(st, AFMUX_ST_ON_TX);
+			} else {
+				list_move_tail(&st->tx_node, &conn->tx_ready);
+			}
 			sock_hold(&st->sk);
 			f->st = st;
 			f->more = more_data_follows(conn, f);

@@ -6,7 +6,8 @@
  * it; and a stream that just got something to send goes before the
  * streams with long queues; and a stream's write queue is charged for
  * what it holds, so that small writes still fill its send buffer, and
- * small writes that go straight to TCP stay in order.  A raw
+ * small writes that go straight to TCP stay in order; streams that keep
+ * becoming ready go first without starving the round robin.  A raw
  * TCP peer (docs/protocol.md wire format) reads the frames in the order
  * the mux wrote them.
  *
@@ -164,10 +165,32 @@ static long in_tcp(int c, int raw)
 }
 
 /*
+ * Wait until TCP holds as much as it will (the pump waits for room);
+ * then how much it holds, -1 on error.
+ */
+static long tcp_full(int c, int raw)
+{
+	long ahead, prev = -1;
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		ahead = in_tcp(c, raw);
+		if (ahead < 0 || ahead == prev)
+			return ahead;
+		prev = ahead;
+		usleep(20000);
+	}
+	return ahead;
+}
+
+/*
  * Eight streams take turns with long queues when TCP fills up and a ninth
- * writes 64 bytes.  Ahead of those bytes on the wire may be only what TCP
- * already holds and the rest of the one frame the pump was writing - not
- * a frame of every busy stream, as plain round robin would have it.
+ * writes 64 bytes, twice.  Ahead of those bytes on the wire may be only
+ * what TCP already holds and the rest of the one frame the pump was
+ * writing - not a frame of every busy stream, as plain round robin would
+ * have it.  The second time too: the ninth stream's first frame emptied
+ * it, so it is new again (before, it waited its turn in the round robin).
+ * The raw end's small receive buffer keeps what TCP holds below a round.
  */
 #define BUSY	8	/* < the 16 streams the peer allows */
 
@@ -175,12 +198,13 @@ TEST_F(pump, new_stream_goes_first)
 {
 	int raw = self->raw, c = self->c, fd[BUSY], pfd, i, type, seen = 0;
 	static uint8_t payload[1 << 20];
-	uint64_t offset = 0, busy_bytes = 0;
 	uint32_t id[BUSY], pid, nr, len;
+	int rcvbuf = 64 * 1024, round;
 	uint8_t ping[64] = "ping";
 	struct mux *m = self->m;
-	long ahead, prev = -1;
 
+	ASSERT_EQ(0, setsockopt(raw, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				sizeof(rcvbuf)));
 	pfd = mux_open(m, "ping", 4, O_NONBLOCK, &pid);
 	ASSERT_LE(0, pfd) TH_LOG("%s", strerror(errno));
 	for (i = 0; i < BUSY; i++) {
@@ -196,40 +220,114 @@ TEST_F(pump, new_stream_goes_first)
 			if (type == FT_DATA && nr == id[i])
 				seen |= 1 << i;
 	}
-	/* ...then no more, until TCP is full and the pump waits. */
-	for (i = 0; i < 250; i++) {
+	for (round = 0; round < 2; round++) {
+		uint64_t offset = 0, busy_bytes = 0;
+		long ahead;
+
+		/* ...then no more, until TCP is full and the pump waits. */
+		ASSERT_LE(0, tcp_full(c, raw));
+		ping[4] = (uint8_t)round;
+		ASSERT_EQ(sizeof(ping), write(pfd, ping, sizeof(ping)));
+		/* Everything in TCP now was written before the ping's frame. */
 		ahead = in_tcp(c, raw);
 		ASSERT_LE(0, ahead);
-		if (ahead == prev)
-			break;
-		prev = ahead;
-		usleep(20000);
-	}
-	ASSERT_EQ(sizeof(ping), write(pfd, ping, sizeof(ping)));
-	/* Everything in TCP now was written before the ping's frame. */
-	ahead = in_tcp(c, raw);
-	ASSERT_LE(0, ahead);
 
-	for (;;) {
-		type = read_frame(raw, payload, &nr, &len);
-		ASSERT_LE(0, type);
-		if (type == FT_DATA && nr == pid) {
-			ASSERT_EQ(sizeof(ping), len);
-			ASSERT_EQ(0, memcmp(payload, ping, len));
-			break;
+		for (;;) {
+			type = read_frame(raw, payload, &nr, &len);
+			ASSERT_LE(0, type);
+			if (type == FT_DATA && nr == pid) {
+				ASSERT_EQ(sizeof(ping), len);
+				ASSERT_EQ(0, memcmp(payload, ping, len));
+				break;
+			}
+			offset += HEADER_LEN + len;
+			if (type == FT_DATA)
+				busy_bytes += len;
 		}
-		offset += HEADER_LEN + len;
-		if (type == FT_DATA)
-			busy_bytes += len;
+		TH_LOG("ping %d after %llu bytes (%llu of them bulk data); %ld were in TCP when it was written",
+		       round, (unsigned long long)offset,
+		       (unsigned long long)busy_bytes, ahead);
+		EXPECT_LE(offset, ahead + HEADER_LEN + FRAME_MAX)
+			TH_LOG("ping %d waited for other streams' queued frames",
+			       round);
 	}
-	TH_LOG("ping frame after %llu bytes (%llu of them bulk data); %ld were in TCP when it was written",
-	       (unsigned long long)offset, (unsigned long long)busy_bytes,
-	       ahead);
-	EXPECT_LE(offset, ahead + HEADER_LEN + FRAME_MAX)
-		TH_LOG("the ping waited for other streams' queued frames");
 	for (i = 0; i < BUSY; i++)
 		close(fd[i]);
 	close(pfd);
+}
+
+/*
+ * Streams that become ready all at once - or a few that keep becoming
+ * ready, each small write emptying its stream - go first, but they do
+ * not starve the round robin: a busy stream gets a frame once per 64 KiB
+ * of theirs.  Before, 200 streams with a 1 KiB message each all went
+ * ahead of it (about 200 KiB).
+ */
+#define SMALL_STREAMS	200
+#define SMALL_MSG	1024	/* copied into a linear skb: a small frame */
+
+TEST(new_streams_do_not_starve_the_round_robin)
+{
+	static uint8_t payload[1 << 20], msg[SMALL_MSG];
+	int c, raw, bfd, fd[SMALL_STREAMS], i, type, got = 0;
+	int sndbuf = 4096, rcvbuf = 64 * 1024;
+	uint64_t between = 0, worst = 0;
+	uint8_t pre[PREFACE_LEN];
+	uint32_t bid, nr, len;
+	struct mux *m;
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, tcp_pair(&c, &raw));
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				sizeof(sndbuf)));
+	ASSERT_EQ(0, setsockopt(raw, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				sizeof(rcvbuf)));
+	m = mux_new(c);
+	ASSERT_NE(NULL, m) TH_LOG("mux_new: %s", strerror(errno));
+	ASSERT_EQ(PREFACE_LEN, write(raw, pre, put_preface(pre, 1 << 20,
+							  1024)));
+	ASSERT_EQ(PREFACE_LEN, read_full(raw, pre, sizeof(pre)));
+	for (i = 0; i < SMALL_STREAMS; i++) {
+		fd[i] = mux_open(m, "s", 1, O_NONBLOCK, NULL);
+		ASSERT_LE(0, fd[i]) TH_LOG("%s", strerror(errno));
+	}
+	bfd = mux_open(m, "bulk", 4, O_NONBLOCK, &bid);
+	ASSERT_LE(0, bfd) TH_LOG("%s", strerror(errno));
+	ASSERT_GE(queue_some(bfd), 4 * FRAME_MAX);
+	/*
+	 * The busy stream's first DATA: the pump has passed every small
+	 * stream (OPEN sent, nothing else) and dropped it from its lists.
+	 */
+	do {
+		type = read_frame(raw, payload, &nr, &len);
+		ASSERT_LE(0, type);
+	} while (type != FT_DATA || nr != bid);
+	ASSERT_LE(0, tcp_full(c, raw));
+	for (i = 0; i < SMALL_STREAMS; i++)
+		ASSERT_EQ(SMALL_MSG, write(fd[i], msg, SMALL_MSG));
+	while (got < SMALL_STREAMS) {
+		type = read_frame(raw, payload, &nr, &len);
+		ASSERT_LE(0, type);
+		if (type == FT_DATA && nr == bid) {
+			worst = between > worst ? between : worst;
+			between = 0;
+			continue;
+		}
+		between += HEADER_LEN + len;
+		if (type == FT_DATA)
+			got++;
+	}
+	worst = between > worst ? between : worst;
+	TH_LOG("at most %llu bytes of other frames between two of the busy stream's",
+	       (unsigned long long)worst);
+	EXPECT_LE(worst, 2 * FRAME_MAX)
+		TH_LOG("the new streams starved the round robin");
+	for (i = 0; i < SMALL_STREAMS; i++)
+		close(fd[i]);
+	close(bfd);
+	mux_close(m);
+	close(c);
+	close(raw);
 }
 
 /*
