@@ -691,11 +691,8 @@ void afmux_tx_kick(struct afmux_conn *conn)
 }
 
 /* What keeps a small write from going straight to TCP (stream flags). */
-#define AFMUX_ST_NOT_DIRECT	(BIT(AFMUX_ST_OPEN_WANTED) |		\
-				 BIT(AFMUX_ST_WINDOW_WANTED) |		\
-				 BIT(AFMUX_ST_END_WANTED) |		\
+#define AFMUX_ST_NOT_DIRECT	(AFMUX_ST_TX_WANTED |			\
 				 BIT(AFMUX_ST_END_SENT) |		\
-				 BIT(AFMUX_ST_RESET_WANTED) |		\
 				 BIT(AFMUX_ST_RESET_SENT) |		\
 				 BIT(AFMUX_ST_PEER_RESET))
 

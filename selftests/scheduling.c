@@ -49,10 +49,37 @@ static uint32_t queue_some(int fd)
 }
 
 /*
- * A mux on TCP socket @c with a tiny send buffer, its raw peer @raw, which
- * gives credit for everything (the order is the pump's alone) and has
- * read the mux's preface.
+ * A mux on TCP socket *@c with a tiny send buffer, its raw peer *@raw,
+ * which allows @max_streams, gives credit for everything (the order is
+ * the pump's alone) and has read the mux's preface.
  */
+static struct mux *pump_mux(struct __test_metadata *_metadata, int *c,
+			    int *raw, uint32_t max_streams)
+{
+	uint8_t pre[PREFACE_LEN];
+	int small = 4096;
+	struct mux *m;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (tcp_pair(c, raw))
+		return NULL;
+	if (setsockopt(*c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small))) {
+		TH_LOG("SO_SNDBUF: %s", strerror(errno));
+		return NULL;
+	}
+	m = mux_new(*c);
+	if (!m) {
+		TH_LOG("mux_new: %s", strerror(errno));
+		return NULL;
+	}
+	if (write(*raw, pre, put_preface(pre, 1 << 20, max_streams)) !=
+	    PREFACE_LEN || read_full(*raw, pre, sizeof(pre)) != PREFACE_LEN) {
+		mux_close(m);
+		return NULL;
+	}
+	return m;
+}
+
 FIXTURE(pump) {
 	int c, raw;
 	struct mux *m;
@@ -60,18 +87,9 @@ FIXTURE(pump) {
 
 FIXTURE_SETUP(pump)
 {
-	uint8_t pre[PREFACE_LEN];
-	int small = 4096;
-
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, tcp_pair(&self->c, &self->raw));
-	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
-	self->m = mux_new(self->c);
-	ASSERT_NE(NULL, self->m) TH_LOG("mux_new: %s", strerror(errno));
-	ASSERT_EQ(PREFACE_LEN, write(self->raw, pre,
-				     put_preface(pre, 1 << 20, 16)));
-	ASSERT_EQ(PREFACE_LEN, read_full(self->raw, pre, sizeof(pre)));
+	self->c = self->raw = -1;
+	self->m = pump_mux(_metadata, &self->c, &self->raw, 16);
+	ASSERT_NE(NULL, self->m);
 }
 
 FIXTURE_TEARDOWN(pump)
@@ -270,23 +288,15 @@ TEST(new_streams_do_not_starve_the_round_robin)
 {
 	static uint8_t payload[1 << 20], msg[SMALL_MSG];
 	int c, raw, bfd, fd[SMALL_STREAMS], i, type, got = 0;
-	int sndbuf = 4096, rcvbuf = 64 * 1024;
+	int rcvbuf = 64 * 1024;
 	uint64_t between = 0, worst = 0;
-	uint8_t pre[PREFACE_LEN];
 	uint32_t bid, nr, len;
 	struct mux *m;
 
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, tcp_pair(&c, &raw));
-	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-				sizeof(sndbuf)));
+	m = pump_mux(_metadata, &c, &raw, 1024);
+	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, setsockopt(raw, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 				sizeof(rcvbuf)));
-	m = mux_new(c);
-	ASSERT_NE(NULL, m) TH_LOG("mux_new: %s", strerror(errno));
-	ASSERT_EQ(PREFACE_LEN, write(raw, pre, put_preface(pre, 1 << 20,
-							  1024)));
-	ASSERT_EQ(PREFACE_LEN, read_full(raw, pre, sizeof(pre)));
 	for (i = 0; i < SMALL_STREAMS; i++) {
 		fd[i] = mux_open(m, "s", 1, O_NONBLOCK, NULL);
 		ASSERT_LE(0, fd[i]) TH_LOG("%s", strerror(errno));
