@@ -114,7 +114,7 @@ struct afmux_net {
  * a control payload or a direct write's data (afmux_tx_direct()); @ext
  * an OPEN frame's key or a small DATA payload (in @skb's linear part);
  * @skb the DATA payload's skb, from a stream's write queue.  @buf is last:
- * txf_clear() leaves its old bytes.
+ * afmux_txf_clear() leaves its old bytes.
  */
 struct afmux_txf {
 	unsigned int buf_len;
@@ -129,6 +129,12 @@ struct afmux_txf {
 	struct afmux_stream *st;	/* holds a reference while set */
 	u8 buf[AFMUX_HDR_LEN + AFMUX_TX_DIRECT_MAX];
 };
+
+/* No frame: everything but the bytes of @f->buf, which buf_len covers. */
+static inline void afmux_txf_clear(struct afmux_txf *f)
+{
+	memset(f, 0, offsetof(struct afmux_txf, buf));
+}
 
 /*
  * How many answers to the peer may wait to be sent.  When they are that
@@ -271,6 +277,10 @@ struct afmux_conn {
 	struct mutex tx_mutex;		/* the pump; protects txf */
 	bool tx_more;			/* work queued since the pump looked */
 	bool tx_in_send;		/* the pump is in TCP's sendmsg */
+	/* Under tx_mutex: the TCP_NOTSENT_LOWAT the pump set last, 0 if
+	 * the user chose one (afmux_tx_follow_rate()).
+	 */
+	u32 tx_lowat;
 	/* Under tx_mutex: when a failed connection stops waiting for
 	 * its GOAWAY to get into TCP (0: not waiting yet).
 	 */
@@ -412,6 +422,13 @@ static inline bool afmux_stream_tx_done(const struct afmux_stream *st)
 	       test_bit(AFMUX_ST_PEER_RESET, &st->flags);
 }
 
+/* The stream field of a frame we send about @st. */
+static inline u32 afmux_wire_stream(const struct afmux_stream *st)
+{
+	return test_bit(AFMUX_ST_LOCAL, &st->flags) ? st->nr :
+						      st->nr | AFMUX_STREAM_R;
+}
+
 /* Nothing more comes in: the peer's END or RESET, or ours sent. */
 static inline bool afmux_stream_rx_done(const struct afmux_stream *st)
 {
@@ -519,14 +536,18 @@ void afmux_rx_ended(struct afmux_conn *conn, int err);
 void afmux_tcp_lock(struct afmux_conn *conn);
 void afmux_tcp_unlock(struct afmux_conn *conn);
 
-/* tx.c: the transmit path */
+/* tx_pick.c: what the pump sends next */
+void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
+bool afmux_tx_pick(struct afmux_conn *conn, struct afmux_txf *f);
+
+/* tx.c: the transmit pump */
 void afmux_tx_kick(struct afmux_conn *conn);
 void afmux_tx_work(struct work_struct *work);
 void afmux_tx_write_space(struct sock *tsk);
 void afmux_tx_room(struct afmux_conn *conn, struct sock *tsk);
 void afmux_tx_retry(struct timer_list *t);
-void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
 void afmux_tx_drop(struct afmux_conn *conn);
+void afmux_tx_lowat_init(struct afmux_conn *conn, struct sock *tsk);
 size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,
 		       size_t n);
 

@@ -93,9 +93,6 @@ static int afmux_conn_check_tcp(struct socket *tcp)
 	return 0;
 }
 
-/* What the attach sets TCP_NOTSENT_LOWAT to. */
-#define AFMUX_TCP_NOTSENT_LOWAT	(128 * 1024)
-
 /*
  * The preface is the first thing the pump sends: it goes into the pump's
  * frame buffer, so attach never waits for room in TCP.  Caller holds
@@ -186,13 +183,7 @@ int afmux_conn_attach(struct afmux_conn *conn, int fd, bool pool)
 		afmux_ktls_free(kt);
 		goto err_unlock;
 	}
-	/*
-	 * Keep little waiting unsent in TCP (unless the user chose a limit):
-	 * frames wait in their streams, where the pump's round robin orders
-	 * them, not behind megabytes of another stream's data in TCP's queue.
-	 */
-	if (!tcp_sk(tsk)->notsent_lowat)
-		WRITE_ONCE(tcp_sk(tsk)->notsent_lowat, AFMUX_TCP_NOTSENT_LOWAT);
+	afmux_tx_lowat_init(conn, tsk);
 	conn->tcp_file = tcp->file;
 	conn->tcp = tcp;
 	sock_hold(tsk);		/* for rx_work; put by the destructor */

@@ -40,6 +40,11 @@ enum {
 	 BIT(AFMUX_ST_RESET_WANTED) | BIT(AFMUX_ST_PURGE) |		\
 	 BIT(AFMUX_ST_ORPHAN))
 
+/* Frames a stream has to send other than DATA (the tx pump's). */
+#define AFMUX_ST_TX_WANTED						\
+	(BIT(AFMUX_ST_OPEN_WANTED) | BIT(AFMUX_ST_WINDOW_WANTED) |	\
+	 BIT(AFMUX_ST_END_WANTED) | BIT(AFMUX_ST_RESET_WANTED))
+
 /*
  * May a stream whose flags are @f gain @bit?  Each rule is the "what must
  * hold" column of docs/design.md; setting a bit already set is illegal

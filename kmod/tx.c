@@ -6,8 +6,8 @@
  * peer in conn->replies (PING ACKs, RESETs refusing streams), and streams
  * with something to send on conn->tx_new and conn->tx_ready (in the order
  * they became ready, so OPEN frames go out in number order).
- * The pump takes one frame at a time - a stream that just became ready
- * first, then round-robin across the others (see struct afmux_conn) -
+ * The pump takes one frame at a time - tx_pick.c chooses it: a stream
+ * that just became ready first, then round-robin across the others -
  * and writes it to TCP without blocking: the header and control payload
  * are copied into TCP (small), DATA payload pages are handed over by
  * reference.  When TCP is full the pump stops; TCP's write_space callback
@@ -33,294 +33,14 @@
 
 #define AFMUX_TX_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
-/* Queue @st (may be NULL) for the pump.  Caller holds conn->lock. */
-void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st)
-{
-	lockdep_assert_held(&conn->lock);
-	/* Only a stream in a table is reachable to take it off the list. */
-	if (st && WARN_ON_ONCE(!test_bit(AFMUX_ST_IN_TABLE, &st->flags)))
-		return;
-	if (st && !test_and_set_bit(AFMUX_ST_ON_TX, &st->flags))
-		list_add_tail(&st->tx_node, &conn->tx_new);
-	WRITE_ONCE(conn->tx_more, true);
-}
-
-/* No frame: everything but the bytes of @f->buf, which buf_len covers. */
-static void txf_clear(struct afmux_txf *f)
-{
-	memset(f, 0, offsetof(struct afmux_txf, buf));
-}
-
-static void txf_ctl(struct afmux_txf *f, u8 type, u8 flags, u32 stream,
-		    const void *payload, unsigned int len)
-{
-	struct afmux_hdr h = { .type = type, .flags = flags, .len = len,
-			       .stream = stream };
-
-	afmux_hdr_encode(f->buf, &h);
-	memcpy(f->buf + AFMUX_HDR_LEN, payload, len);
-	f->buf_len = AFMUX_HDR_LEN + len;
-}
-
-/* The stream field of a frame we send about @st. */
-static u32 wire_stream(const struct afmux_stream *st)
-{
-	return test_bit(AFMUX_ST_LOCAL, &st->flags) ? st->nr :
-						      st->nr | AFMUX_STREAM_R;
-}
-
-/*
- * Build @st's next frame into @f.  Returns false if @st has nothing to
- * send.  Caller holds conn->lock.
- */
-static bool pick_stream_frame(struct afmux_conn *conn, struct afmux_stream *st,
-			      struct afmux_txf *f)
-{
-	struct sk_buff *skb;
-	__be32 be;
-
-	lockdep_assert_held(&conn->lock);
-	if (test_and_clear_bit(AFMUX_ST_RESET_WANTED, &st->flags)) {
-		/* The pump alone consumes the write queue. */
-		skb_queue_purge(&st->sk.sk_write_queue);
-		afmux_stream_clear(st, AFMUX_ST_END_WANTED);
-		afmux_stream_clear(st, AFMUX_ST_WINDOW_WANTED);
-		afmux_stream_set(st, AFMUX_ST_RESET_SENT);
-		if (test_and_clear_bit(AFMUX_ST_OPEN_WANTED, &st->flags))
-			return false;	/* the peer never heard of it */
-		be = cpu_to_be32(st->reset_code);
-		txf_ctl(f, AFMUX_T_RESET, 0, wire_stream(st), &be, sizeof(be));
-		conn->stats.resets_tx++;
-		return true;
-	}
-	if (test_bit(AFMUX_ST_RESET_SENT, &st->flags) ||
-	    test_bit(AFMUX_ST_PEER_RESET, &st->flags)) {
-		skb_queue_purge(&st->sk.sk_write_queue);
-		return false;
-	}
-	if (test_and_clear_bit(AFMUX_ST_OPEN_WANTED, &st->flags)) {
-		struct afmux_hdr h = { .type = AFMUX_T_OPEN,
-				       .len = st->key_len, .stream = st->nr };
-
-		afmux_hdr_encode(f->buf, &h);
-		f->buf_len = AFMUX_HDR_LEN;
-		f->ext = st->key;
-		f->ext_len = st->key_len;
-		return true;
-	}
-	if (test_and_clear_bit(AFMUX_ST_WINDOW_WANTED, &st->flags)) {
-		be = cpu_to_be32(st->rx_limit);
-		txf_ctl(f, AFMUX_T_WINDOW, 0, wire_stream(st), &be, sizeof(be));
-		trace_afmux_window_grant(st, st->rx_limit);
-		return true;
-	}
-	skb = skb_peek(&st->sk.sk_write_queue);
-	if (skb) {
-		u32 sent = afmux_tx_cb(skb)->sent;
-		u32 len = min_t(u32, skb->len - sent, AFMUX_DATA_SEND_MAX);
-		struct afmux_hdr h = { .type = AFMUX_T_DATA, .len = len,
-				       .stream = wire_stream(st) };
-
-		afmux_hdr_encode(f->buf, &h);
-		f->buf_len = AFMUX_HDR_LEN;
-		afmux_tx_cb(skb)->picked = true;
-		f->skb = skb;
-		if (skb_headlen(skb)) {
-			/* A small write: copied into TCP with the header. */
-			f->ext = skb->data + sent;
-			f->ext_len = len;
-			f->data_off = sent + len;
-		} else {
-			f->data_off = sent;
-			f->data_left = len;
-		}
-		conn->stats.bytes_tx += len;
-		return true;
-	}
-	if (test_and_clear_bit(AFMUX_ST_END_WANTED, &st->flags) &&
-	    !test_bit(AFMUX_ST_END_SENT, &st->flags)) {
-		txf_ctl(f, AFMUX_T_END, 0, wire_stream(st), NULL, 0);
-		afmux_stream_set(st, AFMUX_ST_END_SENT);
-		return true;
-	}
-	return false;
-}
-
-/*
- * Is it tx_new's turn?  It goes first, but the round robin (if anything
- * waits there) gets a frame once tx_new's frames since its last one have
- * reached AFMUX_DATA_SEND_MAX bytes.  Caller holds conn->lock.
- */
-static bool afmux_tx_new_turn(const struct afmux_conn *conn)
-{
-	lockdep_assert_held(&conn->lock);
-	return !list_empty(&conn->tx_new) &&
-	       (conn->tx_new_sent < AFMUX_DATA_SEND_MAX ||
-		list_empty(&conn->tx_ready));
-}
-
-/*
- * The stream the pump serves next: one that just became ready, else the
- * head of the round robin.  Caller holds conn->lock.
- */
-static struct afmux_stream *next_ready(struct afmux_conn *conn)
-{
-	lockdep_assert_held(&conn->lock);
-	return list_first_entry_or_null(afmux_tx_new_turn(conn) ?
-					&conn->tx_new : &conn->tx_ready,
-					struct afmux_stream, tx_node);
-}
-
-/* Frames @st still has to send beyond the one picked (stream flags). */
-#define AFMUX_ST_TX_WANTED	(BIT(AFMUX_ST_OPEN_WANTED) |		\
-				 BIT(AFMUX_ST_WINDOW_WANTED) |		\
-				 BIT(AFMUX_ST_END_WANTED) |		\
-				 BIT(AFMUX_ST_RESET_WANTED))
-
-/*
- * Did @f, a small DATA frame (a write of up to AFMUX_TX_COPYBREAK bytes,
- * no page payload), take all that @st had to send?  Then @st leaves the
- * round robin at once rather than at its next turn, and its next write
- * joins tx_new again: a stream that writes now and then (a request, a
- * ping) waits for no round of the busy streams' 64 KiB frames, which on
- * a slow link takes seconds.  A stream whose frames carry pages stays in
- * the round robin, so a bulk writer cannot go first by emptying its
- * queue each turn.  Caller holds conn->lock.
- */
-static bool afmux_tx_sparse(const struct afmux_stream *st,
-			    const struct afmux_txf *f)
-{
-	lockdep_assert_held(&st->conn->lock);
-	return f->skb && !f->data_left && f->data_off >= f->skb->len &&
-	       skb_queue_is_last(&st->sk.sk_write_queue, f->skb) &&
-	       !(st->flags & AFMUX_ST_TX_WANTED);
-}
-
-/*
- * Is another DATA frame sure to follow @f (so TCP may hold back a partial
- * segment)?  Only the pump takes data off write queues, so queued data
- * stays until it is sent or the stream is reset - which sends a frame
- * too.  A wrong "no" costs a push; the pump pushes after a wrong "yes".
- * Caller holds conn->lock.
- */
-static bool more_data_follows(struct afmux_conn *conn,
-			      const struct afmux_txf *f)
-{
-	struct afmux_stream *next = next_ready(conn);
-
-	lockdep_assert_held(&conn->lock);
-	if (f->skb && (f->data_off + f->data_left < f->skb->len ||
-		       !skb_queue_is_last(&f->st->sk.sk_write_queue, f->skb)))
-		return true;
-	return next && next != f->st &&
-	       !skb_queue_empty(&next->sk.sk_write_queue);
-}
-
-/*
- * The oldest answer to the peer, into @f; the receive path goes on once
- * half the room is free again.  Caller holds conn->lock.
- */
-static void pick_reply(struct afmux_conn *conn, struct afmux_txf *f)
-{
-	struct afmux_reply *r = &conn->replies[conn->reply_head];
-
-	lockdep_assert_held(&conn->lock);
-	if (r->type == AFMUX_T_PING) {
-		txf_ctl(f, AFMUX_T_PING, AFMUX_FLAG_ACK, 0, r->data,
-			AFMUX_PING_LEN);
-	} else {
-		txf_ctl(f, AFMUX_T_RESET, 0, r->stream, r->data,
-			AFMUX_RESET_LEN);
-		conn->stats.resets_tx++;
-	}
-	conn->reply_head = (conn->reply_head + 1) % AFMUX_REPLIES_MAX;
-	conn->nr_replies--;
-	if (conn->nr_replies <= AFMUX_REPLIES_MAX / 2 &&
-	    test_and_clear_bit(AFMUX_C_RX_PAUSED, &conn->flags))
-		afmux_conn_queue_work(conn, &conn->rx_work);
-}
-
-/* Choose the next frame.  Caller holds conn->lock. */
-static bool pick_frame(struct afmux_conn *conn, struct afmux_txf *f)
-{
-	struct afmux_stream *st;
-	__be32 be[2];
-
-	lockdep_assert_held(&conn->lock);
-	txf_clear(f);
-	/* Offering a pool: HELLO is the first frame (§12.1). */
-	if (test_and_clear_bit(AFMUX_C_HELLO_WANTED, &conn->flags)) {
-		txf_ctl(f, AFMUX_T_PING, 0, 0, afmux_hello, AFMUX_PING_LEN);
-		return true;
-	}
-	if (test_and_clear_bit(AFMUX_C_GOAWAY_WANTED, &conn->flags)) {
-		be[0] = cpu_to_be32(conn->rx_last_nr);
-		be[1] = cpu_to_be32(conn->goaway_code);
-		txf_ctl(f, AFMUX_T_GOAWAY, 0, 0, be, sizeof(be));
-		set_bit(AFMUX_C_GOAWAY_SENT, &conn->flags);
-		return true;
-	}
-	if (test_bit(AFMUX_C_FAILED, &conn->flags))
-		return false;
-	if (test_and_clear_bit(AFMUX_C_PING_WANTED, &conn->flags)) {
-		u8 data[AFMUX_PING_LEN];
-
-		put_unaligned_be64(conn->ka_count, data);
-		txf_ctl(f, AFMUX_T_PING, 0, 0, data, sizeof(data));
-		return true;
-	}
-	if (test_and_clear_bit(AFMUX_C_POOL_WANTED, &conn->flags)) {
-		u8 data[AFMUX_POOL_LEN];
-
-		afmux_pool_encode(data, &conn->pool->ours);
-		txf_ctl(f, AFMUX_T_POOL, 0, 0, data, sizeof(data));
-		return true;
-	}
-	if (conn->nr_replies) {
-		pick_reply(conn, f);
-		return true;
-	}
-	while ((st = next_ready(conn))) {
-		bool new = afmux_tx_new_turn(conn);
-
-		if (pick_stream_frame(conn, st, f)) {
-			conn->tx_new_sent = !new ? 0 :
-				min_t(u32, conn->tx_new_sent + f->buf_len +
-				      f->ext_len + f->data_left,
-				      AFMUX_DATA_SEND_MAX);
-			/* Round robin: to the back, or off if sparse. */
-			if (afmux_tx_sparse(st, f)) {
-				list_del_init(&st->tx_node);
-				afmux_stream_clear(st, AFMUX_ST_ON_TX);
-			} else {
-				list_move_tail(&st->tx_node, &conn->tx_ready);
-			}
-			sock_hold(&st->sk);
-			f->st = st;
-			f->more = more_data_follows(conn, f);
-			return true;
-		}
-		if (new) {
-			/* Leaves only from tx_ready, so that a stream cannot
-			 * stay first by emptying its queue each turn.
-			 */
-			list_move_tail(&st->tx_node, &conn->tx_ready);
-			continue;
-		}
-		list_del_init(&st->tx_node);
-		afmux_stream_clear(st, AFMUX_ST_ON_TX);
-		__afmux_stream_finish(st);
-	}
-	return false;
-}
-
 /*
  * Describe up to @f->data_left payload bytes from @f->data_off in @bv.
  * Write-queue skbs hold their payload either all in page fragments or,
  * for small writes, all in the linear part (sent as @f->ext).  Returns
  * the number of entries, 0 if the skb is shorter than the frame says.
  */
-static unsigned int frame_bvec(const struct afmux_txf *f, struct bio_vec *bv)
+static unsigned int afmux_tx_bvec(const struct afmux_txf *f,
+				  struct bio_vec *bv)
 {
 	const struct skb_shared_info *shi = skb_shinfo(f->skb);
 	unsigned int off = f->data_off, left = f->data_left, i, n = 0;
@@ -384,7 +104,7 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 	}
 	while (f->data_left) {
 		struct bio_vec bv[MAX_SKB_FRAGS];
-		unsigned int n = frame_bvec(f, bv);
+		unsigned int n = afmux_tx_bvec(f, bv);
 
 		if (WARN_ON_ONCE(!n))
 			return -EFAULT;
@@ -404,7 +124,7 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 }
 
 /* Count and trace a frame now in TCP, from its header in @f->buf. */
-static void tx_count_frame(struct afmux_conn *conn, const struct afmux_txf *f)
+static void afmux_tx_count(struct afmux_conn *conn, const struct afmux_txf *f)
 {
 	u8 type = f->buf[0];
 	u32 stream = get_unaligned_be32(f->buf + 8);
@@ -426,13 +146,14 @@ static void tx_count_frame(struct afmux_conn *conn, const struct afmux_txf *f)
 }
 
 /* The current frame is in TCP: account for it and let go of it. */
-static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
+static void afmux_tx_frame_done(struct afmux_conn *conn,
+				struct afmux_txf *f)
 {
 	struct afmux_stream *st = f->st;
 	struct sk_buff *skb = f->skb;
 
 	if (!f->preface)
-		tx_count_frame(conn, f);
+		afmux_tx_count(conn, f);
 	spin_lock_bh(&conn->lock);
 	if (!f->preface)
 		conn->stats.frames_tx++;
@@ -449,7 +170,7 @@ static void frame_done(struct afmux_conn *conn, struct afmux_txf *f)
 	consume_skb(skb);	/* wakes the writer (stream_wfree) */
 	if (st)
 		sock_put(&st->sk);
-	txf_clear(f);
+	afmux_txf_clear(f);
 }
 
 /* Let go of an unfinished frame (the connection is over). */
@@ -460,7 +181,7 @@ void afmux_tx_drop(struct afmux_conn *conn)
 	lockdep_assert_held(&conn->tx_mutex);
 	if (f->st)
 		sock_put(&f->st->sk);
-	txf_clear(f);
+	afmux_txf_clear(f);
 }
 
 /*
@@ -492,7 +213,7 @@ void afmux_tx_retry(struct timer_list *t)
 }
 
 /* Push out what MSG_MORE held back. */
-static void push(struct afmux_conn *conn)
+static void afmux_tx_push(struct afmux_conn *conn)
 {
 	if (conn->ktls)
 		afmux_ktls_push(conn);
@@ -506,7 +227,7 @@ static void push(struct afmux_conn *conn)
  * (and kTLS's tx_lock before it) for each call.  Either way the pump is
  * the socket's owner for write_space's sake (afmux_tx_room()).
  */
-static void tx_tcp_lock(struct afmux_conn *conn)
+static void afmux_tx_tcp_lock(struct afmux_conn *conn)
 {
 	if (conn->ktls)
 		WRITE_ONCE(conn->tcp_owner, current);
@@ -514,12 +235,74 @@ static void tx_tcp_lock(struct afmux_conn *conn)
 		afmux_tcp_lock(conn);
 }
 
-static void tx_tcp_unlock(struct afmux_conn *conn)
+static void afmux_tx_tcp_unlock(struct afmux_conn *conn)
 {
 	if (conn->ktls)
 		cmpxchg(&conn->tcp_owner, current, NULL);
 	else
 		afmux_tcp_unlock(conn);
+}
+
+/*
+ * TCP_NOTSENT_LOWAT, unless the user set one: about a millisecond of
+ * TCP's pacing rate, at least AFMUX_LOWAT_MIN, at most AFMUX_LOWAT_MAX.
+ * TCP then takes only that much more than it can send at once, and the
+ * rest waits in the streams, where the pump's turns order it: a small
+ * frame waits behind about a millisecond of other streams' bytes in
+ * TCP's queue, not megabytes, while the pump, which write_space wakes below the mark, has that
+ * millisecond to refill TCP before it runs dry.
+ */
+#define AFMUX_LOWAT_MIN		(16 * 1024)
+#define AFMUX_LOWAT_MAX		(128 * 1024)
+
+/**
+ * afmux_tx_lowat_init - the attach's TCP_NOTSENT_LOWAT
+ * @conn: the connection being attached
+ * @tsk: its TCP socket
+ *
+ * A socket whose TCP_NOTSENT_LOWAT is 0 gets AFMUX_LOWAT_MAX, which the
+ * pump then follows the rate with; one the user set keeps its value.
+ *
+ * Context: holds tx_mutex and @tsk's socket lock.
+ */
+void afmux_tx_lowat_init(struct afmux_conn *conn, struct sock *tsk)
+{
+	struct tcp_sock *tp = tcp_sk(tsk);
+
+	lockdep_assert_held(&conn->tx_mutex);
+	sock_owned_by_me(tsk);
+	conn->tx_lowat = 0;
+	if (tp->notsent_lowat)
+		return;
+	conn->tx_lowat = AFMUX_LOWAT_MAX;
+	WRITE_ONCE(tp->notsent_lowat, AFMUX_LOWAT_MAX);
+}
+
+/*
+ * Set TCP_NOTSENT_LOWAT from TCP's pacing rate (bytes per second), once
+ * per pump run, unless the user chose a value, before the attach or since
+ * (then the pump leaves it be from then on).
+ */
+static void afmux_tx_follow_rate(struct afmux_conn *conn)
+{
+	struct tcp_sock *tp = tcp_sk(conn->tsk);
+	unsigned long rate;
+	u32 lowat;
+
+	lockdep_assert_held(&conn->tx_mutex);
+	if (!conn->tx_lowat)
+		return;
+	if (READ_ONCE(tp->notsent_lowat) != conn->tx_lowat) {
+		conn->tx_lowat = 0;
+		return;
+	}
+	rate = READ_ONCE(conn->tsk->sk_pacing_rate);
+	lowat = clamp_t(unsigned long, rate >> 10, AFMUX_LOWAT_MIN,
+			AFMUX_LOWAT_MAX);
+	if (lowat != conn->tx_lowat) {
+		conn->tx_lowat = lowat;
+		WRITE_ONCE(tp->notsent_lowat, lowat);
+	}
 }
 
 /*
@@ -539,7 +322,7 @@ static void tx_tcp_unlock(struct afmux_conn *conn)
  * tx_work must go on from the frame it stopped at, which stays in
  * conn->txf.  Runs under tx_mutex.
  */
-static bool pump(struct afmux_conn *conn, bool inline_run)
+static bool afmux_tx_pump(struct afmux_conn *conn, bool inline_run)
 {
 	struct afmux_txf *f = &conn->txf;
 	unsigned int budget = AFMUX_TX_BUDGET, written = 0, left;
@@ -552,12 +335,13 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 	if (!test_bit(AFMUX_C_ATTACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_DETACHED, &conn->flags))
 		return false;
+	afmux_tx_follow_rate(conn);
 	for (;;) {
 		if (!f->buf_len) {
 			bool picked;
 
 			spin_lock_bh(&conn->lock);
-			picked = pick_frame(conn, f);
+			picked = afmux_tx_pick(conn, f);
 			if (inline_run && conn->nr_streams > 1)
 				budget = AFMUX_TX_INLINE_BUDGET;
 			spin_unlock_bh(&conn->lock);
@@ -575,7 +359,7 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 			break;
 		}
 		if (!locked) {
-			tx_tcp_lock(conn);
+			afmux_tx_tcp_lock(conn);
 			locked = true;
 		}
 		/*
@@ -607,15 +391,15 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 			break;
 		corked = f->more;
 		written += left;
-		frame_done(conn, f);
+		afmux_tx_frame_done(conn, f);
 	}
 	if (locked)
-		tx_tcp_unlock(conn);
+		afmux_tx_tcp_unlock(conn);
 	/* The frame we expected after the last one did not come (after a
 	 * stop for the budget, the next run sends it).
 	 */
 	if (corked && !over)
-		push(conn);
+		afmux_tx_push(conn);
 	if (err && err != -EAGAIN) {
 		afmux_tx_drop(conn);
 		afmux_conn_fail(conn, err == -EPIPE ? ECONNRESET : -err,
@@ -626,7 +410,7 @@ static bool pump(struct afmux_conn *conn, bool inline_run)
 }
 
 /* Take tx_mutex; inline, only if no other task holds it. */
-static bool pump_lock(struct afmux_conn *conn, bool inline_run)
+static bool afmux_tx_pump_lock(struct afmux_conn *conn, bool inline_run)
 {
 	if (inline_run)
 		return mutex_trylock(&conn->tx_mutex);
@@ -640,24 +424,25 @@ static bool pump_lock(struct afmux_conn *conn, bool inline_run)
  * carry on.  Inline, gives up if another task holds tx_mutex: that holder
  * sees tx_more.
  */
-static bool run_locked(struct afmux_conn *conn, bool inline_run)
+static bool afmux_tx_run_locked(struct afmux_conn *conn, bool inline_run)
 {
 	bool again;
 
 	do {
-		again = pump(conn, inline_run);
+		again = afmux_tx_pump(conn, inline_run);
 		mutex_unlock(&conn->tx_mutex);
-		smp_mb();	/* pairs with the barrier in pump() */
+		smp_mb();	/* pairs with the barrier in afmux_tx_pump() */
 	} while (!again && READ_ONCE(conn->tx_more) &&
 		 !test_bit(AFMUX_C_TX_BLOCKED, &conn->flags) &&
 		 !test_bit(AFMUX_C_DETACHED, &conn->flags) &&
-		 pump_lock(conn, inline_run));
+		 afmux_tx_pump_lock(conn, inline_run));
 	return again;
 }
 
-static bool run(struct afmux_conn *conn, bool inline_run)
+static bool afmux_tx_run(struct afmux_conn *conn, bool inline_run)
 {
-	return pump_lock(conn, inline_run) && run_locked(conn, inline_run);
+	return afmux_tx_pump_lock(conn, inline_run) &&
+	       afmux_tx_run_locked(conn, inline_run);
 }
 
 /**
@@ -680,13 +465,13 @@ static bool run(struct afmux_conn *conn, bool inline_run)
 void afmux_tx_kick(struct afmux_conn *conn)
 {
 	/* Our tx_more store before the holder's look; pairs with the
-	 * barrier in pump().
+	 * barrier in afmux_tx_pump().
 	 */
 	smp_mb();
 	if (test_bit(AFMUX_C_DETACHED, &conn->flags) ||
 	    test_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
 		return;	/* write_space runs the pump */
-	if (run(conn, true))
+	if (afmux_tx_run(conn, true))
 		afmux_conn_queue_work(conn, &conn->tx_work);
 }
 
@@ -736,7 +521,7 @@ size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,
 	     afmux_credit(st->tx_limit, st->tx_accepted) >= n;
 	if (ok) {
 		struct afmux_hdr h = { .type = AFMUX_T_DATA, .len = n,
-				       .stream = wire_stream(st) };
+				       .stream = afmux_wire_stream(st) };
 
 		WRITE_ONCE(st->tx_accepted, st->tx_accepted + n);
 		st->tx_bytes += n;
@@ -749,7 +534,7 @@ size_t afmux_tx_direct(struct afmux_stream *st, struct iov_iter *from,
 	}
 	spin_unlock_bh(&conn->lock);
 	if (ok) {
-		if (run_locked(conn, true))
+		if (afmux_tx_run_locked(conn, true))
 			afmux_conn_queue_work(conn, &conn->tx_work);
 		return n;
 	}
@@ -768,7 +553,7 @@ void afmux_tx_work(struct work_struct *work)
 	spin_lock_bh(&conn->lock);
 	conn->stats.tx_worker_runs++;
 	spin_unlock_bh(&conn->lock);
-	if (run(conn, false))
+	if (afmux_tx_run(conn, false))
 		afmux_conn_queue_work(conn, &conn->tx_work);
 	else
 		afmux_conn_maybe_teardown(conn);

@@ -4,8 +4,9 @@
  * afmux(7) "The attached TCP socket"): whatever the user does with it is
  * refused with EBUSY or harmless, never takes bytes from the mux, and
  * the mux carries its streams intact (SHA-256) through all of it; the
- * socket stays marked with the "afmux" ULP for life; and attaching never
- * waits for room in TCP.
+ * socket stays marked with the "afmux" ULP for life; attaching never
+ * waits for room in TCP; and TCP_NOTSENT_LOWAT follows TCP's pacing rate
+ * unless the user set it (afmux(7), "The TCP socket after ATTACH").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <linux/afmux.h>
+#include <linux/sockios.h>
 
 #include "kselftest_harness.h"
 #include "afmux.h"
@@ -353,6 +355,163 @@ TEST(attach_other_netns)
 	close(ma);
 	close(mb);
 	EXPECT_EQ(afmux_wait_refcnt_zero(), 0);
+}
+
+/* TCP_NOTSENT_LOWAT of TCP socket @fd, or -1. */
+static int tfd_lowat(int fd)
+{
+	socklen_t len = sizeof(int);
+	int v;
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &len) ?
+	       -1 : v;
+}
+
+static int tfd_set_lowat(int fd, int v)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+}
+
+/*
+ * Move into a namespace of our own whose loopback carries 4 Mbit/s with
+ * a 10 ms round trip and a 1500-byte MTU: a millisecond of it is 500
+ * bytes, so the pump's TCP_NOTSENT_LOWAT sits at its floor.
+ */
+static int tfd_slow_link(void)
+{
+	if (netns_new())
+		return -1;
+	return system("ip link set lo mtu 1500 && "
+		      "tc qdisc add dev lo root netem delay 5ms rate 4mbit") ?
+	       -1 : 0;
+}
+
+/* Samples the unsent bytes in TCP socket @fd (SIOCOUTQNSD) until @stop. */
+struct tfd_sampler {
+	int fd;
+	volatile bool stop;
+	int max, samples;
+};
+
+static void *tfd_sample(void *arg)
+{
+	struct tfd_sampler *smp = arg;
+	int n;
+
+	while (!smp->stop) {
+		if (!ioctl(smp->fd, SIOCOUTQNSD, &n)) {
+			smp->samples++;
+			if (n > smp->max)
+				smp->max = n;
+		}
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * The attach sets TCP_NOTSENT_LOWAT to 131072 if it is 0 - what a fast
+ * link (loopback) keeps - and leaves a value the user set before it.
+ */
+TEST(notsent_lowat_at_attach)
+{
+	struct mux *a, *b;
+	int c, s;
+
+	ASSERT_EQ(tcp_pair(&c, &s), 0);
+	ASSERT_EQ(tfd_set_lowat(s, 4096), 0);
+	a = mux_new(c);
+	ASSERT_NE(a, NULL);
+	b = mux_new(s);
+	ASSERT_NE(b, NULL);
+	EXPECT_EQ(tfd_lowat(c), 131072);
+	EXPECT_EQ(tfd_lowat(s), 4096);
+	mux_close(a);
+	mux_close(b);
+	close(c);
+	close(s);
+}
+
+/*
+ * On a slow link the pump keeps TCP_NOTSENT_LOWAT at 16384 (a
+ * millisecond of the link is far less), and while a stream sends 1 MiB
+ * TCP holds no more unsent bytes than that and the skb it was filling
+ * (up to 64 KiB): a small frame queued behind them waits for that, not
+ * for 128 KiB more (a quarter of a second at 4 Mbit/s).  Before the
+ * pump followed the rate TCP held up to 170 KiB here.
+ */
+TEST(notsent_lowat_follows_a_slow_link)
+{
+	struct tfd_sampler smp = { 0 };
+	struct mux *a, *b;
+	pthread_t t;
+	int c, s, fs, fr;
+	char key[8];
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(tfd_slow_link(), 0)
+		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
+	ASSERT_EQ(tcp_pair(&c, &s), 0);
+	a = mux_new(c);
+	ASSERT_NE(a, NULL);
+	b = mux_new(s);
+	ASSERT_NE(b, NULL);
+	fs = mux_send(a, "slow");
+	ASSERT_GE(fs, 0);
+	fr = mux_receive(b, key, sizeof(key));
+	ASSERT_GE(fr, 0);
+	smp.fd = c;
+	ASSERT_EQ(pthread_create(&t, NULL, tfd_sample, &smp), 0);
+	EXPECT_EQ(xfer_check(fs, fr, 1 << 20), 0);
+	smp.stop = true;
+	pthread_join(t, NULL);
+	EXPECT_EQ(tfd_lowat(c), 16384);
+	EXPECT_LT(smp.max, 16384 + 65536 + 16384)
+		TH_LOG("%d samples", smp.samples);
+	EXPECT_GE(smp.max, 8192) TH_LOG("%d samples", smp.samples);
+	close(fs);
+	close(fr);
+	mux_close(a);
+	mux_close(b);
+	close(c);
+	close(s);
+}
+
+/*
+ * A TCP_NOTSENT_LOWAT the user set stays as set, on a link where the
+ * pump would choose another: set before the attach (c) or after it,
+ * through the TCP fd (s).
+ */
+TEST(notsent_lowat_the_user_set_stays)
+{
+	struct mux *a, *b;
+	int c, s, fs, fr;
+	char key[8];
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(tfd_slow_link(), 0)
+		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
+	ASSERT_EQ(tcp_pair(&c, &s), 0);
+	ASSERT_EQ(tfd_set_lowat(c, 65536), 0);
+	a = mux_new(c);
+	ASSERT_NE(a, NULL);
+	b = mux_new(s);
+	ASSERT_NE(b, NULL);
+	ASSERT_EQ(tfd_set_lowat(s, 50000), 0);
+	fs = mux_send(a, "both");
+	ASSERT_GE(fs, 0);
+	fr = mux_receive(b, key, sizeof(key));
+	ASSERT_GE(fr, 0);
+	EXPECT_EQ(xfer_check(fs, fr, 256 << 10), 0);
+	EXPECT_EQ(xfer_check(fr, fs, 256 << 10), 0);
+	EXPECT_EQ(tfd_lowat(c), 65536);
+	EXPECT_EQ(tfd_lowat(s), 50000);
+	close(fs);
+	close(fr);
+	mux_close(a);
+	mux_close(b);
+	close(c);
+	close(s);
 }
 
 TEST_HARNESS_MAIN
