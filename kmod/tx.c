@@ -261,7 +261,8 @@ static void afmux_tx_tcp_unlock(struct afmux_conn *conn)
  * @tsk: its TCP socket
  *
  * A socket whose TCP_NOTSENT_LOWAT is 0 gets AFMUX_LOWAT_MAX, which the
- * pump then follows the rate with; one the user set keeps its value.
+ * pump then follows the rate with (not over kTLS); one the user set keeps
+ * its value.
  *
  * Context: holds tx_mutex and @tsk's socket lock.
  */
@@ -274,8 +275,13 @@ void afmux_tx_lowat_init(struct afmux_conn *conn, struct sock *tsk)
 	conn->tx_lowat = 0;
 	if (tp->notsent_lowat)
 		return;
-	conn->tx_lowat = AFMUX_LOWAT_MAX;
 	WRITE_ONCE(tp->notsent_lowat, AFMUX_LOWAT_MAX);
+	/*
+	 * Over kTLS it stays: with a mark below kTLS's 16 KiB records, a
+	 * connection whose ends both wrote stalled (docs/design.md).
+	 */
+	if (!conn->ktls)
+		conn->tx_lowat = AFMUX_LOWAT_MAX;
 }
 
 /*

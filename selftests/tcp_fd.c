@@ -410,8 +410,10 @@ static void *tfd_sample(void *arg)
 }
 
 /*
- * The attach sets TCP_NOTSENT_LOWAT to 131072 if it is 0 - what a fast
- * link (loopback) keeps - and leaves a value the user set before it.
+ * The attach sets TCP_NOTSENT_LOWAT if it is 0 - and the pump, which
+ * sends the preface at once, puts it between 16384 and 131072 (a debug
+ * kernel's loopback can take 10 ms for the handshake: 108 KiB) - and
+ * leaves a value the user set before it.
  */
 TEST(notsent_lowat_at_attach)
 {
@@ -424,7 +426,8 @@ TEST(notsent_lowat_at_attach)
 	ASSERT_NE(a, NULL);
 	b = mux_new(s);
 	ASSERT_NE(b, NULL);
-	EXPECT_EQ(tfd_lowat(c), 131072);
+	EXPECT_GE(tfd_lowat(c), 16384);
+	EXPECT_LE(tfd_lowat(c), 131072);
 	EXPECT_EQ(tfd_lowat(s), 4096);
 	mux_close(a);
 	mux_close(b);
