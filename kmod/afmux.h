@@ -540,6 +540,10 @@ void afmux_tcp_unlock(struct afmux_conn *conn);
 void __afmux_tx_want(struct afmux_conn *conn, struct afmux_stream *st);
 bool afmux_tx_pick(struct afmux_conn *conn, struct afmux_txf *f);
 
+/* tx_zc.c: MSG_ZEROCOPY pages into TCP */
+int afmux_tx_send_zc(struct sock *tsk, struct bio_vec *bv, unsigned int n,
+		     size_t size, int flags, struct ubuf_info *uarg);
+
 /* tx.c: the transmit pump */
 void afmux_tx_kick(struct afmux_conn *conn);
 void afmux_tx_work(struct work_struct *work);

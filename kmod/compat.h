@@ -127,4 +127,26 @@ afmux_register_net_sysctl(struct net *net, const char *path,
 #endif
 }
 
+/*
+ * From 6.5 on a socket may take its SOL_SOCKET options itself
+ * (SOCK_CUSTOM_SOCKOPT): then SO_ZEROCOPY, which the core allows only
+ * TCP, UDP and RDS sockets, reaches the stream's setsockopt.  6.1 hands
+ * SOL_SOCKET to the core alone; there only AFMUX_ZEROCOPY sets the flag.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define afmux_sock_own_sol_socket(sock) \
+	set_bit(SOCK_CUSTOM_SOCKOPT, &(sock)->flags)
+#else
+#define afmux_sock_own_sol_socket(sock) do { } while (0)
+#endif
+
+/*
+ * 6.1's tcp_sendmsg_locked(), when it sends nothing, aborts a msg_ubuf as
+ * if it had made it (msg_zerocopy_put_abort()); 6.12's leaves a caller's
+ * alone (tx_zc.c).  The change lies between; 6.10 replaced ubuf_info's
+ * callback, which the 6.1 code uses, with ops.
+ */
+#define AFMUX_TCP_ABORTS_MSG_UBUF \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0))
+
 #endif /* _AFMUX_COMPAT_H */

@@ -26,6 +26,7 @@ static void stream_destruct(struct sock *sk)
 
 	skb_queue_purge(&sk->sk_receive_queue);
 	skb_queue_purge(&sk->sk_write_queue);
+	skb_queue_purge(&sk->sk_error_queue);	/* MSG_ZEROCOPY's */
 	kfree(st->key);
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	sock_put(&st->conn->sk);
@@ -199,7 +200,8 @@ static __poll_t stream_poll(struct file *file, struct socket *sock,
 
 	sock_poll_wait(file, sock, wait);
 	shutdown = READ_ONCE(sk->sk_shutdown);
-	if (READ_ONCE(sk->sk_err))
+	if (READ_ONCE(sk->sk_err) ||
+	    !skb_queue_empty_lockless(&sk->sk_error_queue))
 		mask |= EPOLLERR;
 	if (shutdown == SHUTDOWN_MASK)
 		mask |= EPOLLHUP;
@@ -318,6 +320,24 @@ static int stream_release(struct socket *sock)
 	return 0;
 }
 
+/* SO_ZEROCOPY, or AFMUX_ZEROCOPY: MSG_ZEROCOPY is taken (stream_tx.c). */
+static int stream_set_zerocopy(struct sock *sk, sockptr_t optval,
+			       unsigned int optlen)
+{
+	int val;
+
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	if (val < 0 || val > 1)
+		return -EINVAL;
+	lock_sock(sk);
+	sock_valbool_flag(sk, SOCK_ZEROCOPY, val);
+	release_sock(sk);
+	return 0;
+}
+
 static int stream_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
@@ -326,6 +346,15 @@ static int stream_setsockopt(struct socket *sock, int level, int optname,
 	bool kick = false;
 	int val;
 
+	/*
+	 * SOL_SOCKET comes here from 6.5 on (afmux_sock_own_sol_socket()):
+	 * the core's options, but SO_ZEROCOPY, which it refuses us.
+	 */
+	if (level == SOL_SOCKET && optname != SO_ZEROCOPY)
+		return sock_setsockopt(sock, level, optname, optval, optlen);
+	if ((level == SOL_SOCKET && optname == SO_ZEROCOPY) ||
+	    (level == SOL_AFMUX && optname == AFMUX_ZEROCOPY))
+		return stream_set_zerocopy(sock->sk, optval, optlen);
 	if (level != SOL_AFMUX)
 		return -ENOPROTOOPT;
 	if (optname != AFMUX_WINDOW)
@@ -371,6 +400,14 @@ static int stream_getsockopt(struct socket *sock, int level, int optname,
 			return -EINVAL;
 		len = sizeof(int);
 		val = READ_ONCE(st->rx_window);
+		if (copy_to_user(optval, &val, len))
+			return -EFAULT;
+		break;
+	case AFMUX_ZEROCOPY:
+		if (len < sizeof(int))
+			return -EINVAL;
+		len = sizeof(int);
+		val = sock_flag(sock->sk, SOCK_ZEROCOPY);
 		if (copy_to_user(optval, &val, len))
 			return -EFAULT;
 		break;
@@ -442,6 +479,7 @@ struct file *afmux_stream_file_alloc(int flags)
 		return ERR_PTR(-ENFILE);
 	sock->type = SOCK_STREAM;
 	sock->ops = &afmux_stream_ops;
+	afmux_sock_own_sol_socket(sock);
 	__module_get(THIS_MODULE);	/* sock_release() puts ops->owner */
 	return sock_alloc_file(sock, flags & O_NONBLOCK, NULL);
 }

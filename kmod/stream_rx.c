@@ -507,7 +507,11 @@ static int stream_copy_actor(struct sk_buff *skb, unsigned int off,
 int afmux_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 			 size_t len, int flags)
 {
-	if (flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE))
+	/* MSG_ZEROCOPY's completions, in TCP over IPv4's format. */
+	if (flags & MSG_ERRQUEUE)
+		return sock_recv_errqueue(sock->sk, msg, len, SOL_IP,
+					  IP_RECVERR);
+	if (flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC))
 		return -EOPNOTSUPP;
 	return stream_read(sock->sk, len, flags, stream_copy_actor, msg);
 }

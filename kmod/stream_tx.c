@@ -2,10 +2,10 @@
 /*
  * stream_tx.c - the transmit side of a stream: sendmsg copies the user's
  * bytes once into page fragments of an skb on sk_write_queue (or hands
- * them to TCP at once, afmux_tx_direct()), sendfile/splice queue page
- * references, all within the credit the peer granted and sk_sndbuf; the
- * tx pump (tx.c) hands those pages to TCP and is the only one to unlink
- * from the write queue.
+ * them to TCP at once, afmux_tx_direct()), sendfile/splice and
+ * MSG_ZEROCOPY queue page references, all within the credit the peer
+ * granted and sk_sndbuf; the tx pump (tx.c) hands those pages to TCP and
+ * is the only one to unlink from the write queue.
  */
 #include <linux/net.h>
 #include <linux/sched/signal.h>
@@ -174,10 +174,13 @@ static int stream_queue_skb(struct afmux_stream *st, struct sk_buff *skb,
  * to the write queue (or is dropped on error).  Pages are appended to the
  * last queued skb while the pump has not picked it, so pages that come a
  * piece at a time still make full-sized frames.  @by_ref: the caller's
- * own page (sendfile, splice), not one we copied into.
+ * own page (sendfile, splice, MSG_ZEROCOPY), not one we copied into;
+ * @uarg: MSG_ZEROCOPY's completion for it (an skb carries pages of one
+ * completion, or none).
  */
 static int stream_queue_page(struct afmux_stream *st, struct page *page,
-			     unsigned int off, unsigned int size, bool by_ref)
+			     unsigned int off, unsigned int size, bool by_ref,
+			     struct ubuf_info *uarg)
 {
 	struct afmux_conn *conn = st->conn;
 	struct sock *sk = &st->sk;
@@ -187,7 +190,8 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 	spin_lock_bh(&conn->lock);
 	skb = skb_peek_tail(&sk->sk_write_queue);
 	if (stream_can_send(st) && skb && !afmux_tx_cb(skb)->picked &&
-	    !skb_headlen(skb) && skb->len + size <= AFMUX_DATA_SEND_MAX) {
+	    !skb_headlen(skb) && skb_zcopy(skb) == uarg &&
+	    skb->len + size <= AFMUX_DATA_SEND_MAX) {
 		i = skb_shinfo(skb)->nr_frags;
 		if (skb_can_coalesce(skb, i, page, off)) {
 			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], size);
@@ -223,6 +227,8 @@ static int stream_queue_page(struct afmux_stream *st, struct page *page,
 	skb->len = size;
 	skb->data_len = size;
 	skb->truesize += size;
+	if (uarg)
+		skb_zcopy_set(skb, uarg, NULL);
 	return stream_queue_skb(st, skb, by_ref);
 }
 
@@ -286,7 +292,7 @@ static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 		/* Ours before anything that allocates can reuse the frag */
 		pfrag->offset += copy;
 		get_page(page);
-		err = stream_queue_page(st, page, off, copy, false);
+		err = stream_queue_page(st, page, off, copy, false, NULL);
 		if (err) {
 			/* The caller goes on from what was queued. */
 			iov_iter_revert(from, copy);
@@ -298,12 +304,14 @@ static int stream_queue_copy(struct afmux_stream *st, struct iov_iter *from,
 }
 
 /*
- * Take up to @n bytes of a bvec iterator (sendfile, splice) by page
- * reference.  Returns the bytes taken, 0 if the next page cannot be sent
- * by reference (slab memory: the caller copies it), or -errno.
+ * Take up to @n bytes of a bvec iterator (sendfile, splice) or of user
+ * memory (MSG_ZEROCOPY, whose completion is @uarg) by page reference.
+ * Returns the bytes taken, 0 if the next page cannot be sent by reference
+ * (slab memory: the caller copies it), or -errno.
  */
 static ssize_t stream_queue_pages(struct afmux_stream *st,
-				  struct iov_iter *from, size_t n)
+				  struct iov_iter *from, size_t n,
+				  struct ubuf_info *uarg)
 {
 	struct page *pages[16];
 	size_t start, off, done = 0;
@@ -321,7 +329,7 @@ static ssize_t stream_queue_pages(struct afmux_stream *st,
 
 		if (!sendpage_ok(pages[i]))
 			break;
-		err = stream_queue_page(st, pages[i++], off, len, true);
+		err = stream_queue_page(st, pages[i++], off, len, true, uarg);
 		if (err)
 			break;
 		done += len;
@@ -337,11 +345,45 @@ static ssize_t stream_queue_pages(struct afmux_stream *st,
 }
 
 /*
+ * MSG_ZEROCOPY's completion for a send of @len bytes that will be copied
+ * (@copy) or sent by reference: a new one, or the last queued skb's,
+ * which then covers this send too, as TCP's sendmsg does (each takes
+ * optmem: one per send would run out with a few dozen in flight).  NULL
+ * if there is no optmem or RLIMIT_MEMLOCK is reached (-ENOBUFS).  A new
+ * one for a copy says so at once (SO_EE_CODE_ZEROCOPY_COPIED), while
+ * nothing else holds it.  Caller holds the socket lock.
+ */
+static struct ubuf_info *stream_zc_begin(struct afmux_stream *st,
+					 size_t len, bool copy)
+{
+	struct sock *sk = &st->sk;
+	struct ubuf_info *tail = NULL, *uarg;
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+	spin_lock_bh(&st->conn->lock);
+	skb = skb_peek_tail(&sk->sk_write_queue);
+	if (skb && !afmux_tx_cb(skb)->picked && skb_zcopy(skb)) {
+		tail = skb_zcopy(skb);
+		net_zcopy_get(tail);	/* the pump may send it meanwhile */
+	}
+	spin_unlock_bh(&st->conn->lock);
+	uarg = msg_zerocopy_realloc(sk, len, tail);
+	if (uarg && uarg != tail && copy)
+		uarg_to_msgzc(uarg)->zerocopy = 0;
+	if (tail)
+		net_zcopy_put(tail);
+	return uarg;
+}
+
+/*
  * The body of sendmsg and sendpage.  A bvec iterator with
- * MSG_SPLICE_PAGES (sendfile, splice) is queued by page reference; a
- * small write goes straight to TCP if it can (afmux_tx_direct());
- * anything else is copied to the write queue.  @push: start the pump when
- * done (not while the caller has more pages of the same splice to come).
+ * MSG_SPLICE_PAGES (sendfile, splice), and a write larger than
+ * AFMUX_TX_COPYBREAK with MSG_ZEROCOPY on a stream with SO_ZEROCOPY, are
+ * queued by page reference; a small write goes straight to TCP if it can
+ * (afmux_tx_direct()); anything else is copied to the write queue.
+ * @push: start the pump when done (not while the caller has more pages of
+ * the same splice to come).
  */
 static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		       bool push)
@@ -349,13 +391,25 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 	struct afmux_stream *st = afmux_stream(sk);
 	bool by_ref = (msg->msg_flags & MSG_SPLICE_PAGES) &&
 		      iov_iter_is_bvec(&msg->msg_iter);
+	struct ubuf_info *uarg = NULL;
 	size_t sent = 0, direct = 0;
 	long timeo, ret = 0;
+	bool zc = false;
 
 	if (msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
 
 	lock_sock(sk);
+	if ((msg->msg_flags & MSG_ZEROCOPY) && len && !by_ref &&
+	    sock_flag(sk, SOCK_ZEROCOPY) && user_backed_iter(&msg->msg_iter)) {
+		/* Over kTLS the pages are free once kTLS has encrypted. */
+		zc = len > AFMUX_TX_COPYBREAK;
+		uarg = stream_zc_begin(st, len, !zc || st->conn->ktls);
+		if (!uarg) {
+			release_sock(sk);
+			return -ENOBUFS;
+		}
+	}
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	while (sent < len) {
 		size_t n;
@@ -364,10 +418,13 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		if (ret < 0)
 			break;
 		n = min3(len - sent, (size_t)ret, (size_t)AFMUX_DATA_SEND_MAX);
-		if (by_ref) {
-			ret = stream_queue_pages(st, &msg->msg_iter, n);
-			if (!ret)	/* slab memory: copied below */
+		if (by_ref || zc) {
+			ret = stream_queue_pages(st, &msg->msg_iter, n, uarg);
+			if (!ret) {	/* slab memory: copied below */
 				afmux_count(st->conn, AFMUX_MIB_TX_COPIES);
+				if (uarg)
+					uarg_to_msgzc(uarg)->zerocopy = 0;
+			}
 		} else if (n == len) {
 			direct = afmux_tx_direct(st, &msg->msg_iter, n);
 			ret = direct;
@@ -379,6 +436,12 @@ static int stream_send(struct sock *sk, struct msghdr *msg, size_t len,
 		if (ret < 0)
 			break;
 		sent += ret;
+	}
+	if (uarg) {
+		if (sent)
+			net_zcopy_put(uarg);
+		else
+			net_zcopy_put_abort(uarg, true);
 	}
 	release_sock(sk);
 	if (sent > direct && (push || sent < len))

@@ -111,6 +111,10 @@ static int afmux_tx_send_frame(struct afmux_conn *conn, struct afmux_txf *f)
 		if (conn->ktls)
 			ret = afmux_tls_sendpages(tsk, bv, n, f->data_left,
 						  AFMUX_TX_FLAGS | more);
+		else if (skb_zcopy(f->skb))
+			ret = afmux_tx_send_zc(tsk, bv, n, f->data_left,
+					       AFMUX_TX_FLAGS | more,
+					       skb_zcopy(f->skb));
 		else
 			ret = afmux_tcp_sendpages_locked(tsk, bv, n,
 							 f->data_left,

@@ -212,6 +212,12 @@ struct afmux_join {
 #define AFMUX_KEEPALIVE		4
 /* mux socket: struct afmux_pool_info (get) */
 #define AFMUX_POOL		5
+/*
+ * stream: MSG_ZEROCOPY (int 0 or 1, get/set): SO_ZEROCOPY under another
+ * name, for kernels before 6.5, whose core keeps SOL_SOCKET's SO_ZEROCOPY
+ * from a stream (EOPNOTSUPP); either sets the same flag
+ */
+#define AFMUX_ZEROCOPY		6
 
 #define AFMUX_STREAM_F_LOCAL	1	/* this end opened the stream */
 
