@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # muxcat.sh - userspace-lib/muxcat end to end over the afmux module: a 50 MB
-# file (10 MB on the debug kernel) through send/recv, dd | send into recv | sha256sum, a tree through
+# file (10 MB on the debug kernel) through send/recv (and with --zerocopy), dd | send into recv | sha256sum, a tree through
 # tar and exec, exec's environment, recv -d writing one ID-KEY file per
 # stream, and --tls (certificates made here with openssl): a file through
 # a verified TLS connection, refused with the wrong CA; --connections 3
@@ -107,6 +107,23 @@ else
 	nok "send KEY ${BIG}MB-FILE -> recv: sha256: no listener"
 fi
 rm -f "$W/recv.out"
+
+# 1b. --zerocopy send KEY FILE -> recv: the file's pages with MSG_ZEROCOPY
+# (-v says how many sends took it), the same bytes.
+if LPIPE=sha256sum listen zc recv; then
+	COPTS=--zerocopy conn send zc "$W/big" >"$W/conn.out" 2>"$W/conn.err"
+	CRC=$?
+	lwait
+	statuses 00 "--zerocopy send KEY ${BIG}MB-FILE -> recv: both exit 0" "$CRC$LRC"
+	t "--zerocopy send: sha256 matches" \
+		test "$(cut -d' ' -f1 "$W/zc.out")" = "$(sum "$W/big")"
+	t "--zerocopy send: the file went with MSG_ZEROCOPY" \
+		grep -q "bytes with MSG_ZEROCOPY in [1-9][0-9]* sends" "$W/conn.err"
+else
+	nok "--zerocopy send -> recv: no listener"
+	nok "--zerocopy send: sha256: no listener"
+	nok "--zerocopy send: MSG_ZEROCOPY: no listener"
+fi
 
 # 2. dd | send KEY -> recv | sha256sum: from and to pipes.
 if LPIPE=sha256sum listen piped recv; then

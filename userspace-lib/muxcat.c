@@ -128,6 +128,7 @@ struct xfer {
 /* Global, so that any thread can reset them all (die_sending). */
 static struct xfer *xfers;
 static size_t nxfers;
+static int send_zerocopy;		/* --zerocopy */
 
 /* Opens every FILE of send, before we connect.  0, or -1 (reported). */
 static int open_inputs(const struct opts *o)
@@ -202,6 +203,10 @@ static void *sender_main(void *arg)
 {
 	struct xfer *x = arg;
 
+	/* A regular file with MSG_ZEROCOPY; the rest (if any) as usual. */
+	if (send_zerocopy &&
+	    copy_zerocopy(x->in, x->iname, x->fd, x->sname, &x->sent) < 0)
+		die_sending();
 	if (copy_count(x->in, x->iname, x->fd, x->sname, &x->sent) < 0)
 		die_sending();
 	if (shutdown(x->fd, SHUT_WR) < 0) {
@@ -273,6 +278,7 @@ static int do_send(struct mux *m, const struct opts *o)
 	size_t i;
 	int err, status = 0;
 
+	send_zerocopy = o->zerocopy;
 	for (i = 0; i < nxfers; i++) {
 		struct xfer *x = &xfers[i];
 

@@ -58,6 +58,7 @@ struct opts {
 	char **cmd;			/* exec, run: NULL-terminated */
 	unsigned int connections;	/* --connections: TCP connections */
 	int tls;			/* --tls: the connection inside TLS */
+	int zerocopy;			/* --zerocopy: send files so */
 	struct mux_tls tls_opts;	/* --cert, --key, --ca, --insecure */
 };
 
@@ -88,6 +89,10 @@ int parse_window(const char *s, uint32_t *out);
 int copy_count(int in, const char *iname, int out, const char *oname,
 		uint64_t *bytes);
 int copy(int in, const char *iname, int out, const char *oname);
+
+/* muxcat_zc.c */
+int copy_zerocopy(int in, const char *iname, int out, const char *oname,
+		  uint64_t *bytes);
 
 /* muxcat_exec.c */
 int do_exec(struct mux *m, const struct opts *o);

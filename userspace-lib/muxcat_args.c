@@ -9,6 +9,7 @@ int verbose;
 
 const char usage_text[] =
 "usage: muxcat [-l] [-4|-6] [-x] [-v] [-w BYTES] [--connections N]\n"
+"              [--zerocopy]\n"
 "              [--tls [--cert FILE --key FILE] [--ca FILE] [--insecure]]\n"
 "              HOST PORT MODE [ARGS...]\n"
 "\n"
@@ -36,6 +37,9 @@ const char usage_text[] =
 "  --ca FILE the CAs (PEM) to check the peer with; with -l the client\n"
 "            must then show a certificate they signed\n"
 "  --insecure  (client) do not check the server's certificate: tests only\n"
+"  --zerocopy  (send) send regular files with MSG_ZEROCOPY: the kernel\n"
+"            sends the file's pages without copying them (other inputs,\n"
+"            or a kernel without it, are sent as usual)\n"
 "  -h        this help\n"
 "\n"
 "Modes:\n"
@@ -353,7 +357,7 @@ static int mode_options(int argc, char **argv, const char *optstring,
 
 /* --tls and what goes with it. */
 enum { OPT_TLS = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_INSECURE,
-       OPT_CONNECTIONS };
+       OPT_CONNECTIONS, OPT_ZEROCOPY };
 
 static const struct option long_options[] = {
 	{ "tls", no_argument, NULL, OPT_TLS },
@@ -362,6 +366,7 @@ static const struct option long_options[] = {
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
+	{ "zerocopy", no_argument, NULL, OPT_ZEROCOPY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -422,6 +427,9 @@ int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_INSECURE:
 			o->tls_opts.insecure = 1;
+			break;
+		case OPT_ZEROCOPY:
+			o->zerocopy = 1;
 			break;
 		case OPT_CONNECTIONS:
 			if (parse_connections(optarg, &o->connections) < 0)
@@ -530,6 +538,8 @@ int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->hexkey && o->mode != MODE_SEND && o->mode != MODE_RUN)
 		return usage_error("-x: %s takes no KEY", mode);
+	if (o->zerocopy && o->mode != MODE_SEND)
+		return usage_error("--zerocopy is for send");
 	return 0;
 }
 

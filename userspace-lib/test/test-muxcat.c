@@ -12,6 +12,7 @@
 #include "../muxcat_copy.c"
 #include "../muxcat_exec.c"
 #include "../muxcat_tcp.c"
+#include "../muxcat_zc.c"
 
 #include <sys/mman.h>
 
