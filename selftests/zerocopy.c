@@ -5,7 +5,8 @@
  * send with MSG_ZEROCOPY gets a number, and a completion on the stream's
  * error queue (SO_EE_ORIGIN_ZEROCOPY, ranges of numbers, cmsg SOL_IP /
  * IP_RECVERR) once the kernel has let go of the pages; small sends are
- * copied and say so (SO_EE_CODE_ZEROCOPY_COPIED); completions come when
+ * copied and say so (SO_EE_CODE_ZEROCOPY_COPIED), as is all over kTLS,
+ * which encrypts from the pages; completions come when
  * the peer resets the stream or the connection dies mid-flight, after a
  * fork that wrote to the buffer, and to another process the fd was passed
  * to.  Every byte the peer reads is checked by SHA-256.
@@ -29,6 +30,7 @@
 
 #include "kselftest_harness.h"
 #include "afmux.h"
+#include "ktls_util.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -533,6 +535,57 @@ TEST_F(zc, fd_passed_to_another_process)
 	pthread_join(t, NULL);
 	EXPECT_EQ(r.got, (size_t)BUF_LEN);
 	close(sv[0]);
+	free(buf);
+}
+
+/*
+ * Over kTLS: kTLS encrypts from the pages, so every completion says
+ * copied; the peer reads every byte.
+ */
+TEST(over_ktls)
+{
+	static const struct ktls_suite st = { "tls13_gcm128", TLS_1_3_VERSION,
+					      TLS_CIPHER_AES_GCM_128 };
+	uint8_t *buf = zc_buffer(BUF_LEN / 4), want[SHA256_LEN];
+	struct mux *a, *b;
+	struct reader r = { 0 };
+	struct zc z = { 0 };
+	int c, s, i, tx;
+	char key[8];
+	pthread_t t;
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(tcp_pair(&c, &s), 0);
+	ASSERT_EQ(ktls_pair_keys(c, s, &st), 0) TH_LOG("kTLS: %s",
+						      strerror(errno));
+	a = mux_new(c);
+	b = mux_new(s);
+	ASSERT_TRUE(a && b);
+	close(c);
+	close(s);
+	tx = mux_send(a, "tls");
+	ASSERT_GE(tx, 0);
+	r.fd = mux_receive(b, key, sizeof(key));
+	ASSERT_GE(r.fd, 0);
+	ASSERT_EQ(zc_enable(tx), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, reader_main, &r), 0);
+	for (i = 0; i < NR_SENDS / 4; i++)
+		ASSERT_EQ(send(tx, buf + (size_t)i * SEND_LEN, SEND_LEN,
+			       MSG_ZEROCOPY), SEND_LEN);
+	EXPECT_EQ(zc_wait(tx, &z, NR_SENDS / 4), 0)
+		TH_LOG("%u of %u numbers, %u bad", z.nr_seen, NR_SENDS / 4,
+		       z.bad);
+	EXPECT_EQ(z.copied, NR_SENDS / 4);
+	shutdown(tx, SHUT_WR);
+	pthread_join(t, NULL);
+	zc_sha(buf, BUF_LEN / 4, want);
+	EXPECT_EQ(r.got, (size_t)BUF_LEN / 4);
+	EXPECT_EQ(memcmp(r.sha, want, sizeof(want)), 0);
+	close(tx);
+	close(r.fd);
+	mux_close(a);
+	mux_close(b);
 	free(buf);
 }
 
