@@ -7,14 +7,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>		/* struct timespec, for errqueue.h */
 #include <unistd.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/afmux.h>
+#include <linux/errqueue.h>
+
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY	60
+#endif
 
 #include "afmux.h"
 
@@ -264,6 +272,56 @@ int mux_stream_link(int stream_fd)
 	if (len < offsetof(struct afmux_stream_info, link) + sizeof(info.link))
 		return 0;
 	return (int)info.link;
+}
+
+int mux_zerocopy_enable(int fd)
+{
+	int one = 1;
+
+	if (!setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -1;
+	return setsockopt(fd, SOL_AFMUX, AFMUX_ZEROCOPY, &one, sizeof(one));
+}
+
+int mux_zerocopy_reap(int fd, struct mux_zerocopy *zc, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd };
+
+	for (;;) {
+		char control[CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
+		struct msghdr m = { .msg_control = control,
+				    .msg_controllen = sizeof(control) };
+		struct sock_extended_err *ee;
+		struct cmsghdr *cm;
+		uint32_t n;
+
+		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -1;
+			/* POLLERR comes whatever the events asked. */
+			if (!timeout_ms || poll(&p, 1, timeout_ms) <= 0)
+				return 0;
+			timeout_ms = 0;
+			continue;
+		}
+		cm = CMSG_FIRSTHDR(&m);
+		if (!cm || !((cm->cmsg_level == SOL_IP &&
+			      cm->cmsg_type == IP_RECVERR) ||
+			     (cm->cmsg_level == SOL_IPV6 &&
+			      cm->cmsg_type == IPV6_RECVERR)))
+			continue;
+		ee = (struct sock_extended_err *)CMSG_DATA(cm);
+		if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY || ee->ee_errno)
+			continue;
+		n = ee->ee_data - ee->ee_info + 1;
+		zc->done += n;
+		if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+			zc->copied += n;
+	}
 }
 
 int mux_stream_set_window(int stream_fd, uint32_t window)

@@ -158,6 +158,24 @@ struct mux *mux_new_pool(int tcp_fd);
 int mux_join(struct mux *m, int tcp_fd);
 int mux_stream_link(int stream_fd);
 
+/*
+ * MSG_ZEROCOPY (afmux(7), "MSG_ZEROCOPY"): mux_zerocopy_enable() lets
+ * @fd send with it - SO_ZEROCOPY, or AFMUX_ZEROCOPY where the kernel
+ * keeps that from streams (6.1); it works on a TCP socket too.
+ * mux_zerocopy_reap() reads the completions waiting on @fd's error queue,
+ * waiting up to @timeout_ms for one if none is there (0: no wait), and
+ * adds to @zc the numbers completed and, of them, those the kernel copied
+ * after all.  Each successful send(..., MSG_ZEROCOPY) takes one number:
+ * a caller that counts them knows its buffers are free once @done
+ * reaches the count.  Both return 0, or -1 with errno.
+ */
+struct mux_zerocopy {
+	uint32_t done;
+	uint32_t copied;
+};
+int mux_zerocopy_enable(int fd);
+int mux_zerocopy_reap(int fd, struct mux_zerocopy *zc, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
