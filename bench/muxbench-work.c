@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * muxbench-work.c - the client's workloads of docs/benchmarks.md (bulk,
- * with its sendfile mode, small, pingpong, openclose, idle), their
+ * with its sendfile and zerocopy modes, small, pingpong, openclose, idle), their
  * key=value parameters, and the table main() picks one from.
  */
 #include <fcntl.h>
@@ -84,6 +84,7 @@ struct bulk_job {
 	uint64_t bytes;
 	size_t io;
 	int file;		/* sendfile mode: the source file, else -1 */
+	bool zerocopy;		/* zerocopy mode: MSG_ZEROCOPY writes */
 	uint64_t file_size;
 	const uint8_t *buf;
 };
@@ -92,8 +93,12 @@ static void *bulk_stream(void *arg)
 {
 	struct bulk_job *j = arg;
 	int fd = mb_open_stream(j->file >= 0 ? 'P' : 'S');
+	struct mux_zerocopy zc = { 0 };
 	uint64_t left = j->bytes;
+	uint32_t calls = 0;
 
+	if (j->zerocopy && mux_zerocopy_enable(fd))
+		mb_die("MSG_ZEROCOPY:");
 	while (left) {
 		if (j->file >= 0) {
 			off_t off = (off_t)((j->bytes - left) % j->file_size);
@@ -108,6 +113,24 @@ static void *bulk_stream(void *arg)
 			if (r <= 0)
 				mb_die("sendfile:");
 			left -= (uint64_t)r;
+		} else if (j->zerocopy) {
+			/* The same buffer every time: it never changes. */
+			size_t n = left < j->io ? (size_t)left : j->io;
+			ssize_t r = send(fd, j->buf, n, MSG_ZEROCOPY);
+
+			if (r < 0 && errno == ENOBUFS) {
+				if (mux_zerocopy_reap(fd, &zc, 100))
+					mb_die("MSG_ERRQUEUE:");
+				continue;
+			}
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				mb_die("send MSG_ZEROCOPY:");
+			calls++;
+			left -= (uint64_t)r;
+			if (mux_zerocopy_reap(fd, &zc, 0))
+				mb_die("MSG_ERRQUEUE:");
 		} else {
 			size_t n = left < j->io ? (size_t)left : j->io;
 
@@ -116,6 +139,9 @@ static void *bulk_stream(void *arg)
 			left -= n;
 		}
 	}
+	while (zc.done < calls)
+		if (mux_zerocopy_reap(fd, &zc, 1000))
+			mb_die("MSG_ERRQUEUE:");
 	mb_check_count(fd, j->bytes, true);
 	close(fd);
 	return NULL;
@@ -161,6 +187,7 @@ static void w_bulk(int argc, char **argv)
 	uint64_t streams, per, fsize = 0;
 	struct bulk_job *jobs;
 	uint8_t *buf;
+	bool zerocopy = false;
 	int file = -1;
 	double t0;
 
@@ -171,8 +198,10 @@ static void w_bulk(int argc, char **argv)
 		mb_die("bulk: want 1..4096 streams, bytes >= streams, io > 0");
 	if (!strcmp(find_param(p, "mode")->sval, "sendfile"))
 		file = sendfile_source(find_param(p, "file")->sval, &fsize);
+	else if (!strcmp(find_param(p, "mode")->sval, "zerocopy"))
+		zerocopy = true;
 	else if (strcmp(find_param(p, "mode")->sval, "rw"))
-		mb_die("bulk: mode is rw or sendfile");
+		mb_die("bulk: mode is rw, sendfile or zerocopy");
 	buf = malloc(param(p, "io"));
 	jobs = calloc(streams, sizeof(*jobs));
 	if (!buf || !jobs)
@@ -182,7 +211,8 @@ static void w_bulk(int argc, char **argv)
 	t0 = mb_now();
 	for (uint64_t i = 0; i < streams; i++) {
 		jobs[i] = (struct bulk_job){ .bytes = per, .io = param(p, "io"),
-			.file = file, .file_size = fsize, .buf = buf };
+			.file = file, .zerocopy = zerocopy, .file_size = fsize,
+			.buf = buf };
 		if (pthread_create(&jobs[i].thread, NULL, bulk_stream, &jobs[i]))
 			mb_die("pthread_create");
 	}
