@@ -396,18 +396,12 @@ static int stream_getsockopt(struct socket *sock, int level, int optname,
 
 	switch (optname) {
 	case AFMUX_WINDOW:
-		if (len < sizeof(int))
-			return -EINVAL;
-		len = sizeof(int);
-		val = READ_ONCE(st->rx_window);
-		if (copy_to_user(optval, &val, len))
-			return -EFAULT;
-		break;
 	case AFMUX_ZEROCOPY:
 		if (len < sizeof(int))
 			return -EINVAL;
 		len = sizeof(int);
-		val = sock_flag(sock->sk, SOCK_ZEROCOPY);
+		val = optname == AFMUX_WINDOW ? READ_ONCE(st->rx_window) :
+			sock_flag(sock->sk, SOCK_ZEROCOPY);
 		if (copy_to_user(optval, &val, len))
 			return -EFAULT;
 		break;

@@ -253,8 +253,8 @@ static void afmux_tx_tcp_unlock(struct afmux_conn *conn)
  * TCP then takes only that much more than it can send at once, and the
  * rest waits in the streams, where the pump's turns order it: a small
  * frame waits behind about a millisecond of other streams' bytes in
- * TCP's queue, not megabytes, while the pump, which write_space wakes below the mark, has that
- * millisecond to refill TCP before it runs dry.
+ * TCP's queue, not megabytes, while the pump, which write_space wakes
+ * below the mark, has that millisecond to refill TCP before it runs dry.
  */
 #define AFMUX_LOWAT_MIN		(16 * 1024)
 #define AFMUX_LOWAT_MAX		(128 * 1024)

@@ -410,6 +410,50 @@ static void *tfd_sample(void *arg)
 }
 
 /*
+ * Two muxes over a new TCP connection whose fds stay open (c, s), with
+ * TCP_NOTSENT_LOWAT set first on c and s where @lowat_c, @lowat_s are
+ * not 0, and a stream from a to b (fs, fr) if @stream.
+ */
+struct tfd_link {
+	int c, s, fs, fr;
+	struct mux *a, *b;
+};
+
+static int tfd_link_open(struct tfd_link *l, int lowat_c, int lowat_s,
+			 bool stream)
+{
+	char key[8];
+
+	*l = (struct tfd_link){ .c = -1, .s = -1, .fs = -1, .fr = -1 };
+	if (tcp_pair(&l->c, &l->s) ||
+	    (lowat_c && tfd_set_lowat(l->c, lowat_c)) ||
+	    (lowat_s && tfd_set_lowat(l->s, lowat_s)))
+		return -1;
+	l->a = mux_new(l->c);
+	l->b = mux_new(l->s);
+	if (!l->a || !l->b || !stream)
+		return l->a && l->b ? 0 : -1;
+	l->fs = mux_send(l->a, "lowat");
+	if (l->fs < 0)
+		return -1;
+	l->fr = mux_receive(l->b, key, sizeof(key));
+	return l->fr < 0 ? -1 : 0;
+}
+
+static void tfd_link_close(struct tfd_link *l)
+{
+	int *fd[] = { &l->fs, &l->fr, &l->c, &l->s };
+
+	for (unsigned int i = 0; i < sizeof(fd) / sizeof(fd[0]); i++)
+		if (*fd[i] >= 0)
+			close(*fd[i]);
+	if (l->a)
+		mux_close(l->a);
+	if (l->b)
+		mux_close(l->b);
+}
+
+/*
  * The attach sets TCP_NOTSENT_LOWAT if it is 0 - and the pump, which
  * sends the preface at once, puts it between 16384 and 131072 (a debug
  * kernel's loopback can take 10 ms for the handshake: 108 KiB) - and
@@ -417,22 +461,13 @@ static void *tfd_sample(void *arg)
  */
 TEST(notsent_lowat_at_attach)
 {
-	struct mux *a, *b;
-	int c, s;
+	struct tfd_link l;
 
-	ASSERT_EQ(tcp_pair(&c, &s), 0);
-	ASSERT_EQ(tfd_set_lowat(s, 4096), 0);
-	a = mux_new(c);
-	ASSERT_NE(a, NULL);
-	b = mux_new(s);
-	ASSERT_NE(b, NULL);
-	EXPECT_GE(tfd_lowat(c), 16384);
-	EXPECT_LE(tfd_lowat(c), 131072);
-	EXPECT_EQ(tfd_lowat(s), 4096);
-	mux_close(a);
-	mux_close(b);
-	close(c);
-	close(s);
+	ASSERT_EQ(tfd_link_open(&l, 0, 4096, false), 0);
+	EXPECT_GE(tfd_lowat(l.c), 16384);
+	EXPECT_LE(tfd_lowat(l.c), 131072);
+	EXPECT_EQ(tfd_lowat(l.s), 4096);
+	tfd_link_close(&l);
 }
 
 /*
@@ -446,38 +481,23 @@ TEST(notsent_lowat_at_attach)
 TEST(notsent_lowat_follows_a_slow_link)
 {
 	struct tfd_sampler smp = { 0 };
-	struct mux *a, *b;
+	struct tfd_link l;
 	pthread_t t;
-	int c, s, fs, fr;
-	char key[8];
 
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_EQ(tfd_slow_link(), 0)
 		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
-	ASSERT_EQ(tcp_pair(&c, &s), 0);
-	a = mux_new(c);
-	ASSERT_NE(a, NULL);
-	b = mux_new(s);
-	ASSERT_NE(b, NULL);
-	fs = mux_send(a, "slow");
-	ASSERT_GE(fs, 0);
-	fr = mux_receive(b, key, sizeof(key));
-	ASSERT_GE(fr, 0);
-	smp.fd = c;
+	ASSERT_EQ(tfd_link_open(&l, 0, 0, true), 0);
+	smp.fd = l.c;
 	ASSERT_EQ(pthread_create(&t, NULL, tfd_sample, &smp), 0);
-	EXPECT_EQ(xfer_check(fs, fr, 1 << 20), 0);
+	EXPECT_EQ(xfer_check(l.fs, l.fr, 1 << 20), 0);
 	smp.stop = true;
 	pthread_join(t, NULL);
-	EXPECT_EQ(tfd_lowat(c), 16384);
+	EXPECT_EQ(tfd_lowat(l.c), 16384);
 	EXPECT_LT(smp.max, 16384 + 65536 + 16384)
 		TH_LOG("%d samples", smp.samples);
 	EXPECT_GE(smp.max, 8192) TH_LOG("%d samples", smp.samples);
-	close(fs);
-	close(fr);
-	mux_close(a);
-	mux_close(b);
-	close(c);
-	close(s);
+	tfd_link_close(&l);
 }
 
 /*
@@ -487,34 +507,18 @@ TEST(notsent_lowat_follows_a_slow_link)
  */
 TEST(notsent_lowat_the_user_set_stays)
 {
-	struct mux *a, *b;
-	int c, s, fs, fr;
-	char key[8];
+	struct tfd_link l;
 
 	signal(SIGPIPE, SIG_IGN);
 	ASSERT_EQ(tfd_slow_link(), 0)
 		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
-	ASSERT_EQ(tcp_pair(&c, &s), 0);
-	ASSERT_EQ(tfd_set_lowat(c, 65536), 0);
-	a = mux_new(c);
-	ASSERT_NE(a, NULL);
-	b = mux_new(s);
-	ASSERT_NE(b, NULL);
-	ASSERT_EQ(tfd_set_lowat(s, 50000), 0);
-	fs = mux_send(a, "both");
-	ASSERT_GE(fs, 0);
-	fr = mux_receive(b, key, sizeof(key));
-	ASSERT_GE(fr, 0);
-	EXPECT_EQ(xfer_check(fs, fr, 256 << 10), 0);
-	EXPECT_EQ(xfer_check(fr, fs, 256 << 10), 0);
-	EXPECT_EQ(tfd_lowat(c), 65536);
-	EXPECT_EQ(tfd_lowat(s), 50000);
-	close(fs);
-	close(fr);
-	mux_close(a);
-	mux_close(b);
-	close(c);
-	close(s);
+	ASSERT_EQ(tfd_link_open(&l, 65536, 0, true), 0);
+	ASSERT_EQ(tfd_set_lowat(l.s, 50000), 0);
+	EXPECT_EQ(xfer_check(l.fs, l.fr, 256 << 10), 0);
+	EXPECT_EQ(xfer_check(l.fr, l.fs, 256 << 10), 0);
+	EXPECT_EQ(tfd_lowat(l.c), 65536);
+	EXPECT_EQ(tfd_lowat(l.s), 50000);
+	tfd_link_close(&l);
 }
 
 TEST_HARNESS_MAIN

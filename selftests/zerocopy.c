@@ -130,6 +130,23 @@ static uint8_t *zc_buffer(size_t len)
 	return buf;
 }
 
+/* The next @len bytes of @fd are @want's: 0, else -1. */
+static int zc_read_same(int fd, const uint8_t *want, size_t len)
+{
+	uint8_t got[4096];
+	size_t have = 0;
+
+	while (have < len) {
+		size_t m = len - have < sizeof(got) ? len - have : sizeof(got);
+		ssize_t n = read(fd, got, m);
+
+		if (n <= 0 || memcmp(got, want + have, (size_t)n))
+			return -1;
+		have += (size_t)n;
+	}
+	return 0;
+}
+
 static void zc_sha(const uint8_t *buf, size_t len, uint8_t sha[SHA256_LEN])
 {
 	struct sha256 c;
@@ -294,21 +311,14 @@ TEST_F(zc, completions)
 /* Without SO_ZEROCOPY, MSG_ZEROCOPY is ignored, as on TCP. */
 TEST_F(zc, ignored_unless_enabled)
 {
-	uint8_t *buf = zc_buffer(SEND_LEN), got[4096];
+	uint8_t *buf = zc_buffer(SEND_LEN);
 	char control[128];
 	struct msghdr msg = { .msg_control = control,
 			      .msg_controllen = sizeof(control) };
-	size_t have = 0;
-	ssize_t n;
 
 	ASSERT_NE(buf, NULL);
 	ASSERT_EQ(send(self->tx, buf, SEND_LEN, MSG_ZEROCOPY), SEND_LEN);
-	while (have < SEND_LEN) {
-		n = read(self->rx, got, sizeof(got));
-		ASSERT_GT(n, 0);
-		ASSERT_EQ(memcmp(got, buf + have, n), 0);
-		have += n;
-	}
+	ASSERT_EQ(zc_read_same(self->rx, buf, SEND_LEN), 0);
 	EXPECT_EQ(recvmsg(self->tx, &msg, MSG_ERRQUEUE | MSG_DONTWAIT), -1);
 	EXPECT_EQ(errno, EAGAIN);
 	free(buf);
@@ -320,11 +330,10 @@ TEST_F(zc, ignored_unless_enabled)
  */
 TEST_F(zc, enobufs_without_optmem)
 {
-	uint8_t *buf = zc_buffer(SEND_LEN), got[4096];
+	uint8_t *buf = zc_buffer(SEND_LEN);
 	long old = -1;
 	struct zc z = { 0 };
 	FILE *f = fopen("/proc/sys/net/core/optmem_max", "r+");
-	size_t have = 0;
 	ssize_t n;
 
 	ASSERT_NE(buf, NULL);
@@ -341,12 +350,7 @@ TEST_F(zc, enobufs_without_optmem)
 	EXPECT_EQ(n, -1);
 	EXPECT_EQ(errno, ENOBUFS);
 	ASSERT_EQ(send(self->tx, buf, SEND_LEN, MSG_ZEROCOPY), SEND_LEN);
-	while (have < SEND_LEN) {
-		n = read(self->rx, got, sizeof(got));
-		ASSERT_GT(n, 0);
-		ASSERT_EQ(memcmp(got, buf + have, n), 0);
-		have += n;
-	}
+	ASSERT_EQ(zc_read_same(self->rx, buf, SEND_LEN), 0);
 	EXPECT_EQ(zc_wait(self->tx, &z, 1), 0)
 		TH_LOG("%u numbers, %u bad", z.nr_seen, z.bad);
 	free(buf);
