@@ -117,7 +117,7 @@ dkms-uninstall:
 	rm -rf $(DKMS_SRC)
 
 bench: modules userspace
-	$(MAKE) -C bench CFLAGS="$(USERCFLAGS)" run run-tls run-pool
+	$(MAKE) -C bench CFLAGS="$(USERCFLAGS)" run run-tls run-pool run-copy run-many
 
 clean:
 	rm -rf build

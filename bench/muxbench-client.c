@@ -2,7 +2,8 @@
 /*
  * muxbench-client.c - the client's connection to the server and its
  * streams: TCP connections (from spread source addresses on loopback)
- * or AF_MUX streams of one attached connection; opening a stream with its
+ * or AF_MUX streams of one attached connection (or of more, for the many
+ * workload); opening a stream with its
  * role byte, and checking the count the server sends back.
  */
 #include <arpa/inet.h>
@@ -62,13 +63,34 @@ static int tcp_connect(void)
 	return fd;
 }
 
-/* A new stream whose first byte says @role. */
-int mb_open_stream(char role)
+/* afmux: a new mux over a new TCP connection (a pool: and its joins). */
+struct mux *mb_new_mux(void)
+{
+	int tcp = tcp_connect();
+	struct mux *m = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
+
+	if (!m)
+		mb_die("mux_new:");
+	close(tcp);
+	for (int i = 1; i < mb_connections; i++) {
+		tcp = tcp_connect();
+		if (mux_join(m, tcp) < 0)
+			mb_die("mux_join:");
+		close(tcp);
+	}
+	return m;
+}
+
+/*
+ * A new stream whose first byte says @role: on @m (afmux; NULL: the
+ * mux of mb_client_setup()), or a TCP connection of its own (tcp).
+ */
+int mb_open_stream_on(struct mux *m, char role)
 {
 	int fd;
 
 	if (mb_use_afmux) {
-		fd = mux_open(cmux, "", 0, AFMUX_O_CLOEXEC, NULL);
+		fd = mux_open(m ? m : cmux, "", 0, AFMUX_O_CLOEXEC, NULL);
 		if (fd < 0)
 			mb_die("mux_open:");
 	} else {
@@ -77,6 +99,11 @@ int mb_open_stream(char role)
 	if (write_all(fd, &role, 1))
 		mb_die("write role byte:");
 	return fd;
+}
+
+int mb_open_stream(char role)
+{
+	return mb_open_stream_on(NULL, role);
 }
 
 /*
@@ -107,19 +134,8 @@ void mb_client_setup(const char *host, int port)
 	if (inet_pton(AF_INET, host, &peer.sin_addr) != 1)
 		mb_die("HOST must be an IPv4 address: %s", host);
 	if (mb_use_afmux) {
-		/* spread_src is off: the TCP connections of the mux. */
-		int tcp = tcp_connect();
-
-		cmux = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
-		if (!cmux)
-			mb_die("mux_new:");
-		close(tcp);
-		for (int i = 1; i < mb_connections; i++) {
-			tcp = tcp_connect();
-			if (mux_join(cmux, tcp) < 0)
-				mb_die("mux_join:");
-			close(tcp);
-		}
+		/* spread_src is off: few TCP connections, from one address. */
+		cmux = mb_new_mux();
 		return;
 	}
 	if (peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -293,6 +294,10 @@ static void start_workers(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
+	const char *env = getenv("MUXBENCH_WORKERS");
+
+	if (env && atol(env) > 0)
+		cpus = atol(env);
 	nworkers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (int)cpus;
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -311,20 +316,121 @@ static void start_workers(void)
 	}
 }
 
-static void epoll_add(int epfd, int fd)
+/* What an epoll event of the main loop is about. */
+static char tag_wake, tag_listen;
+
+static void epoll_add(int epfd, int fd, void *tag)
 {
-	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = tag };
 
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e))
 		mb_die("epoll_ctl ADD:");
+}
+
+/* accept() on the non-blocking listener, waiting for a connection. */
+static int accept_wait(int lfd)
+{
+	for (;;) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			mb_die("accept:");
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			mb_die("poll:");
+	}
+}
+
+/*
+ * afmux: a new TCP connection @tcp is a new mux (a client opens one, or
+ * many for the many workload); a pool's further connections follow it
+ * on the listener and join it.
+ */
+static struct mux *attach_mux(int lfd, int tcp, int epfd)
+{
+	struct mux *m;
+
+	mb_nodelay(tcp);
+	if (mb_use_tls)
+		mb_tls_handshake(tcp, true);
+	m = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
+	if (!m)
+		mb_die("mux_new:");
+	close(tcp);
+	for (int i = 1; i < mb_connections; i++) {
+		tcp = accept_wait(lfd);
+		mb_nodelay(tcp);
+		if (mux_join(m, tcp) < 0)
+			mb_die("mux_join:");
+		close(tcp);
+	}
+	if (mux_set_nonblock(m, 1))
+		mb_die("mux_set_nonblock:");
+	epoll_add(epfd, mux_fd(m), m);
+	return m;
+}
+
+/* Take the streams @m has for us; false once its connection is over. */
+static bool accept_streams(struct mux *m)
+{
+	for (;;) {
+		char key[AFMUX_KEY_MAX];
+		size_t klen = sizeof(key);
+		int s = mux_accept(m, key, &klen,
+				   AFMUX_O_NONBLOCK | AFMUX_O_CLOEXEC, NULL);
+
+		if (s >= 0) {
+			add_stream(s);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return true;
+		if (errno != EPIPE) {
+			perror("muxbench server: the connection ended");
+			atomic_fetch_add(&server_errors, 1);
+		}
+		return false;
+	}
+}
+
+/* Take every connection waiting on the listener; how many came. */
+static int accept_connections(int lfd, int epfd)
+{
+	int n = 0;
+
+	for (;;) {
+		int s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC |
+				(mb_use_afmux ? 0 : SOCK_NONBLOCK));
+
+		if (s < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN)
+				return n;
+			mb_die("accept:");
+		}
+		n++;
+		if (mb_use_afmux) {
+			attach_mux(lfd, s, epfd);
+			continue;
+		}
+		mb_nodelay(s);
+		if (mb_use_tls)
+			mb_tls_handshake(s, true);
+		add_stream(s);
+	}
 }
 
 int mb_server(int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons((uint16_t)port) };
-	struct mux *m = NULL;
-	bool ended = false;
+	long muxes = 0, muxes_ended = 0;
+	struct mux **ended = NULL;
 	int one = 1, lfd, epfd;
 
 	mb_raise_nofile();
@@ -332,115 +438,67 @@ int mb_server(int port)
 	if (lfd < 0 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    listen(lfd, 65535))
+	    listen(lfd, 65535) || fcntl(lfd, F_SETFL, O_NONBLOCK))
 		mb_die("listen on port %d:", port);
 	start_workers();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		mb_die("epoll_create1:");
-	epoll_add(epfd, wake_fd);
+	epoll_add(epfd, wake_fd, &tag_wake);
+	epoll_add(epfd, lfd, &tag_listen);
 	printf("ready\n");
 	fflush(stdout);
 
-	if (mb_use_afmux) {
-		int tcp = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (tcp < 0)
-			mb_die("accept:");
-		mb_nodelay(tcp);
-		if (mb_use_tls)
-			mb_tls_handshake(tcp, true);
-		m = mb_connections > 1 ? mux_new_pool(tcp) : mux_new(tcp);
-		if (!m)
-			mb_die("mux_new:");
-		close(tcp);
-		for (int i = 1; i < mb_connections; i++) {
-			tcp = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (tcp < 0)
-				mb_die("accept:");
-			mb_nodelay(tcp);
-			if (mux_join(m, tcp) < 0)
-				mb_die("mux_join:");
-			close(tcp);
-		}
-		close(lfd);
-		if (mux_set_nonblock(m, 1))
-			mb_die("mux_set_nonblock:");
-		epoll_add(epfd, mux_fd(m));
-	} else {
-		if (fcntl(lfd, F_SETFL, O_NONBLOCK))
-			mb_die("fcntl:");
-		epoll_add(epfd, lfd);
-	}
-
+	/*
+	 * The end: tcp once the session connection has ended, afmux once
+	 * every mux has; then every stream must be done.  A client connects
+	 * all its TCP connections before it ends any, so none can still be
+	 * on its way once the last mux known has ended and the listener is
+	 * found empty.
+	 */
 	for (;;) {
 		struct epoll_event ev[8];
 		int n;
 
-		if (mb_use_afmux ? ended : atomic_load(&session_done))
-			if (atomic_load(&live) == 0)
+		if ((mb_use_afmux ? muxes && muxes_ended == muxes :
+		     atomic_load(&session_done)) && atomic_load(&live) == 0) {
+			n = accept_connections(lfd, epfd);
+			muxes += mb_use_afmux ? n : 0;
+			if (!n)
 				break;
+		}
 		n = epoll_wait(epfd, ev, 8, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			mb_die("epoll_wait:");
 		for (int i = 0; i < n; i++) {
-			int fd = ev[i].data.fd;
+			void *tag = ev[i].data.ptr;
 
-			if (fd == wake_fd) {
+			if (tag == &tag_wake) {
 				uint64_t v;
 
 				if (read(wake_fd, &v, sizeof(v)) < 0 &&
 				    errno != EAGAIN)
 					mb_die("eventfd:");
-			} else if (mb_use_afmux) {
-				for (;;) {
-					char key[AFMUX_KEY_MAX];
-					size_t klen = sizeof(key);
-					int s = mux_accept(m, key, &klen,
-							   AFMUX_O_NONBLOCK |
-							   AFMUX_O_CLOEXEC, NULL);
+			} else if (tag == &tag_listen) {
+				int c = accept_connections(lfd, epfd);
 
-					if (s >= 0) {
-						add_stream(s);
-						continue;
-					}
-					if (errno == EINTR)
-						continue;
-					if (errno == EAGAIN)
-						break;
-					/* The connection is over. */
-					if (errno != EPIPE) {
-						perror("muxbench server: the connection ended");
-						atomic_fetch_add(&server_errors, 1);
-					}
-					ended = true;
-					epoll_ctl(epfd, EPOLL_CTL_DEL, mux_fd(m), NULL);
-					break;
-				}
-			} else {
-				for (;;) {
-					int s = accept4(lfd, NULL, NULL,
-							SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-					if (s >= 0) {
-						mb_nodelay(s);
-						if (mb_use_tls)
-							mb_tls_handshake(s, true);
-						add_stream(s);
-						continue;
-					}
-					if (errno == EINTR || errno == ECONNABORTED)
-						continue;
-					if (errno == EAGAIN)
-						break;
-					mb_die("accept:");
-				}
+				muxes += mb_use_afmux ? c : 0;
+			} else if (!accept_streams(tag)) {
+				/* Closed at the end: streams may be live. */
+				epoll_ctl(epfd, EPOLL_CTL_DEL, mux_fd(tag), NULL);
+				ended = realloc(ended, ++muxes_ended *
+						sizeof(*ended));
+				if (!ended)
+					mb_die("out of memory");
+				ended[muxes_ended - 1] = tag;
 			}
 		}
 	}
-	if (m)
-		mux_close(m);
+	for (long i = 0; i < muxes_ended; i++)
+		mux_close(ended[i]);
+	free(ended);
+	close(lfd);
 	return atomic_load(&server_errors) ? 1 : 0;
 }

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * muxbench-work.c - the client's workloads of docs/benchmarks.md (bulk,
- * with its sendfile and zerocopy modes, small, pingpong, openclose, idle), their
- * key=value parameters, and the table main() picks one from.
+ * with its sendfile and zerocopy modes, small, pingpong, openclose, idle,
+ * many), their key=value parameters, and the table main() picks one from.
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,6 +86,7 @@ struct bulk_job {
 	size_t io;
 	int file;		/* sendfile mode: the source file, else -1 */
 	bool zerocopy;		/* zerocopy mode: MSG_ZEROCOPY writes */
+	bool splice_sink;	/* the server splices to /dev/null ('P') */
 	uint64_t file_size;
 	const uint8_t *buf;
 };
@@ -92,7 +94,7 @@ struct bulk_job {
 static void *bulk_stream(void *arg)
 {
 	struct bulk_job *j = arg;
-	int fd = mb_open_stream(j->file >= 0 ? 'P' : 'S');
+	int fd = mb_open_stream(j->splice_sink ? 'P' : 'S');
 	struct mux_zerocopy zc = { 0 };
 	uint64_t left = j->bytes;
 	uint32_t calls = 0;
@@ -107,6 +109,8 @@ static void *bulk_stream(void *arg)
 
 			if (n > left)
 				n = left;
+			if (j->io && n > j->io)
+				n = j->io;
 			r = sendfile(fd, j->file, &off, n);
 			if (r < 0 && errno == EINTR)
 				continue;
@@ -181,10 +185,12 @@ static void w_bulk(int argc, char **argv)
 {
 	struct param p[] = {
 		{ "streams", NULL, 1, false }, { "bytes", NULL, 1ull << 30, false },
-		{ "io", NULL, IO, false }, { "mode", "rw", 0, true },
-		{ "file", SENDFILE_PATH, 0, true }, { NULL, NULL, 0, false },
+		{ "io", NULL, 0, false }, { "mode", "rw", 0, true },
+		{ "file", SENDFILE_PATH, 0, true }, { "sink", "", 0, true },
+		{ NULL, NULL, 0, false },
 	};
-	uint64_t streams, per, fsize = 0;
+	const char *mode, *sink;
+	uint64_t streams, per, io, fsize = 0;
 	struct bulk_job *jobs;
 	uint8_t *buf;
 	bool zerocopy = false;
@@ -194,25 +200,34 @@ static void w_bulk(int argc, char **argv)
 	parse_params(p, argc, argv, "bulk");
 	streams = param(p, "streams");
 	per = streams ? param(p, "bytes") / streams : 0;
-	if (!streams || streams > 4096 || !per || !param(p, "io"))
-		mb_die("bulk: want 1..4096 streams, bytes >= streams, io > 0");
-	if (!strcmp(find_param(p, "mode")->sval, "sendfile"))
+	io = param(p, "io");
+	mode = find_param(p, "mode")->sval;
+	sink = find_param(p, "sink")->sval;
+	if (!streams || streams > 4096 || !per)
+		mb_die("bulk: want 1..4096 streams, bytes >= streams");
+	if (!strcmp(mode, "sendfile"))
 		file = sendfile_source(find_param(p, "file")->sval, &fsize);
-	else if (!strcmp(find_param(p, "mode")->sval, "zerocopy"))
+	else if (!strcmp(mode, "zerocopy"))
 		zerocopy = true;
-	else if (strcmp(find_param(p, "mode")->sval, "rw"))
+	else if (strcmp(mode, "rw"))
 		mb_die("bulk: mode is rw, sendfile or zerocopy");
-	buf = malloc(param(p, "io"));
+	if (!*sink)
+		sink = file >= 0 ? "splice" : "read";
+	if (strcmp(sink, "splice") && strcmp(sink, "read"))
+		mb_die("bulk: sink is read or splice");
+	buf = malloc(io ? io : IO);
 	jobs = calloc(streams, sizeof(*jobs));
 	if (!buf || !jobs)
 		mb_die("out of memory");
-	memset(buf, 'x', param(p, "io"));
+	memset(buf, 'x', io ? io : IO);
 
 	t0 = mb_now();
 	for (uint64_t i = 0; i < streams; i++) {
-		jobs[i] = (struct bulk_job){ .bytes = per, .io = param(p, "io"),
-			.file = file, .zerocopy = zerocopy, .file_size = fsize,
-			.buf = buf };
+		/* io 0: IO per write, the whole file per sendfile() */
+		jobs[i] = (struct bulk_job){ .bytes = per,
+			.io = io ? io : file >= 0 ? 0 : IO, .file = file,
+			.zerocopy = zerocopy, .splice_sink = !strcmp(sink, "splice"),
+			.file_size = fsize, .buf = buf };
 		if (pthread_create(&jobs[i].thread, NULL, bulk_stream, &jobs[i]))
 			mb_die("pthread_create");
 	}
@@ -436,9 +451,178 @@ static void w_idle(int argc, char **argv)
 	printf("result idle streams=%llu\n", (unsigned long long)streams);
 }
 
+/* many: one stream's request/response rounds, driven by the epoll loop. */
+struct many_stream {
+	int fd;
+	uint8_t val;		/* every byte of this round's request */
+	enum { MANY_WRITE, MANY_READ, MANY_EOF } state;
+	uint64_t round;		/* round trips done */
+	size_t off;		/* of this round's request or response */
+	double t;		/* when this round's request began */
+};
+
+struct many_run {
+	uint64_t rounds;
+	size_t size;
+	uint8_t *out, *in;	/* scratch: the request, what came back */
+	double *lat;		/* µs per round trip, in the order done */
+	uint64_t nlat;
+};
+
+/* Move @s on until it would block; true once it is over. */
+static bool many_drive(struct many_run *r, struct many_stream *s)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (s->state == MANY_WRITE) {
+			if (!s->off) {
+				s->t = mb_now();
+				memset(r->out, s->val, r->size);
+			}
+			n = write(s->fd, r->out, r->size - s->off);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return false;
+			if (n < 0)
+				mb_die("many: write:");
+			s->off += (size_t)n;
+			if (s->off == r->size) {
+				s->state = MANY_READ;
+				s->off = 0;
+			}
+			continue;
+		}
+		n = read(s->fd, r->in, s->state == MANY_EOF ? 1 : r->size - s->off);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		if (n < 0)
+			mb_die("many: read:");
+		if (s->state == MANY_EOF) {
+			if (n)
+				mb_die("many: bytes after the last response");
+			close(s->fd);
+			s->fd = -1;
+			return true;
+		}
+		if (!n)
+			mb_die("many: EOF in round %llu", (unsigned long long)s->round);
+		for (ssize_t i = 0; i < n; i++)
+			if (r->in[i] != s->val)
+				mb_die("many: echo mismatch in round %llu",
+				    (unsigned long long)s->round);
+		s->off += (size_t)n;
+		if (s->off < r->size)
+			continue;
+		/* Round 0 (all streams' first requests at once) is a warm-up. */
+		if (s->round)
+			r->lat[r->nlat++] = (mb_now() - s->t) * 1e6;
+		s->off = 0;
+		s->val++;
+		if (++s->round < r->rounds) {
+			s->state = MANY_WRITE;
+		} else {
+			if (shutdown(s->fd, SHUT_WR))
+				mb_die("many: shutdown:");
+			s->state = MANY_EOF;
+		}
+	}
+}
+
+/*
+ * many: conns connections (afmux: muxes, each its own TCP connection;
+ * tcp: streams TCP connections each), streams echo streams on each, all
+ * driven by this one thread's epoll loop: each stream makes rounds round
+ * trips of size bytes, the next as soon as the last came back.
+ */
+static void w_many(int argc, char **argv)
+{
+	struct param p[] = {
+		{ "conns", NULL, 1000, false }, { "streams", NULL, 8, false },
+		{ "rounds", NULL, 8, false }, { "size", NULL, 4096, false },
+		{ NULL, NULL, 0, false },
+	};
+	struct many_run r = { 0 };
+	struct many_stream *st;
+	struct epoll_event ev[256];
+	uint64_t conns, per, total, left;
+	double t0, t1, sum = 0;
+	int epfd;
+
+	parse_params(p, argc, argv, "many");
+	conns = param(p, "conns");
+	per = param(p, "streams");
+	r.rounds = param(p, "rounds");
+	r.size = param(p, "size");
+	total = conns * per;
+	if (!conns || conns > 100000 || !per || per > 1024 || !r.rounds ||
+	    !r.size || r.size > IO)
+		mb_die("many: want 1..100000 conns, 1..1024 streams, rounds > 0, 0 < size <= 64 KiB");
+	st = calloc(total, sizeof(*st));
+	r.lat = calloc(total * r.rounds, sizeof(*r.lat));
+	r.out = malloc(r.size);
+	r.in = malloc(r.size);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!st || !r.lat || !r.out || !r.in || epfd < 0)
+		mb_die("many: setup:");
+
+	t0 = mb_now();
+	for (uint64_t c = 0; c < conns; c++) {
+		/* The first mux is mb_client_setup()'s. */
+		struct mux *m = mb_use_afmux && c ? mb_new_mux() : NULL;
+
+		for (uint64_t i = c * per; i < (c + 1) * per; i++) {
+			struct epoll_event e = {
+				.events = EPOLLIN | EPOLLOUT | EPOLLET,
+				.data.ptr = &st[i] };
+
+			st[i].fd = mb_open_stream_on(m, 'E');
+			st[i].val = (uint8_t)i;
+			if (fcntl(st[i].fd, F_SETFL, O_NONBLOCK) ||
+			    epoll_ctl(epfd, EPOLL_CTL_ADD, st[i].fd, &e))
+				mb_die("many: stream setup:");
+		}
+	}
+	t1 = mb_now();
+	left = total;
+	for (uint64_t i = 0; i < total; i++)
+		left -= many_drive(&r, &st[i]);
+	while (left) {
+		int n = epoll_wait(epfd, ev, 256, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			mb_die("many: epoll_wait:");
+		for (int i = 0; i < n; i++) {
+			struct many_stream *s = ev[i].data.ptr;
+
+			if (s->fd >= 0 && many_drive(&r, s))
+				left--;
+		}
+	}
+	t0 = mb_now() - t0;
+	t1 = mb_now() - t1;
+
+	qsort(r.lat, r.nlat, sizeof(*r.lat), cmp_double);
+	for (uint64_t i = 0; i < r.nlat; i++)
+		sum += r.lat[i];
+	left = r.nlat;
+	printf("result many seconds=%.6f bytes=%llu streams=%llu setup_s=%.3f p50_us=%.1f p99_us=%.1f mean_us=%.1f\n",
+	       t1, (unsigned long long)(total * r.rounds * r.size),
+	       (unsigned long long)total, t0 - t1,
+	       left ? r.lat[(left - 1) / 2] : 0.0,
+	       left ? r.lat[(left * 99 + 99) / 100 - 1] : 0.0,
+	       left ? sum / (double)left : 0.0);
+	close(epfd);
+	free(st);
+	free(r.lat);
+	free(r.out);
+	free(r.in);
+}
+
 const struct mb_workload mb_workloads[] = {
 	{ "bulk", w_bulk }, { "small", w_small }, { "pingpong", w_pingpong },
-	{ "openclose", w_openclose }, { "idle", w_idle },
+	{ "openclose", w_openclose }, { "idle", w_idle }, { "many", w_many },
 };
 
 const size_t mb_nworkloads = sizeof(mb_workloads) / sizeof(mb_workloads[0]);

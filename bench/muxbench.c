@@ -37,14 +37,30 @@
  *   role 'P'   the server sinks the stream with splice(stream -> pipe) and
  *              splice(pipe -> /dev/null) instead of read(2), then writes
  *              back the 8-byte count like 'S'.
- *   bulk mode=sendfile [file=PATH]   the client sends 'P', then moves its
+ *   bulk mode=sendfile [file=PATH]   the client moves its
  *              payload with sendfile(2) from PATH (default
  *              /dev/shm/muxbench-64M; created as 64 MiB of 'x' if absent
  *              or shorter), the whole file (or what is left to send) per
- *              call, over and over until bytes/streams are sent.
+ *              call, over and over until bytes/streams are sent; with
+ *              io=N, at most N bytes per call.
+ *   bulk mode=zerocopy   send(MSG_ZEROCOPY) of io bytes (SO_ZEROCOPY, or
+ *              AFMUX_ZEROCOPY where the kernel refuses it to AF_MUX),
+ *              completions read from the error queue as they come.
+ *   bulk sink=read|splice   how the server sinks the stream ('S' or 'P');
+ *              the default is splice for mode=sendfile, read otherwise.
+ *   many conns=1000 streams=8 rounds=8 size=4096   conns connections
+ *              (afmux: muxes; tcp: streams TCP connections each) with
+ *              streams E streams each, all driven by one epoll loop: each
+ *              stream makes rounds round trips of size bytes, the next as
+ *              soon as the last came back; the first round is a warm-up.
+ *              Result: seconds= (after the set-up) bytes= (one way)
+ *              streams= setup_s= p50_us= p99_us= mean_us=.
  *
  * The server is one accepting thread plus one epoll worker per CPU (at
- * most 4); streams are non-blocking and shared round-robin among workers.
+ * most 4; $MUXBENCH_WORKERS if set); streams are non-blocking and shared
+ * round-robin among workers.  afmux: every TCP connection that comes is
+ * a new mux (a pool's further ones join it), so a client may open many;
+ * the server exits once every mux has ended and none is waiting.
  * The client uses a thread per stream for bulk and pingpong, one thread
  * for small and idle (idle opens in batches of 1000, so neither TCP's
  * listen backlog nor afmux's accept backlog overflows), and `parallel`

@@ -37,6 +37,9 @@ int mb_server(int port);
 /* muxbench-client.c */
 void mb_client_setup(const char *host, int port);
 void mb_client_finish(void);
+struct mux;
+struct mux *mb_new_mux(void);
+int mb_open_stream_on(struct mux *m, char role);
 int mb_open_stream(char role);
 void mb_check_count(int fd, uint64_t sent, bool shut);
 

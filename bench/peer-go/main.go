@@ -5,7 +5,8 @@
 //
 // It owns the Go side of the benchmark: one TCP connection carrying a
 // hashicorp/yamux or xtaci/smux (protocol v2) session, the server's S/E/I
-// stream roles and the client's five workloads, one function each.
+// stream roles and the client's six workloads, one function each (many
+// in many.go).
 // yamux-tls: the yamux session inside TLS 1.3 (Go's crypto/tls, the
 // cipher it picks; bulk's result line names it as cipher=), the server's
 // certificate and key from the PEM files $MUXBENCH_CERT and $MUXBENCH_KEY,
@@ -186,21 +187,48 @@ func raiseNofile() {
 
 // ---------------------------------------------------------------- server
 
-// server listens (Go sets SO_REUSEADDR on listeners), serves one
-// connection with one goroutine per stream, and exits 0 when the client
-// has gone (EOF, reset, or a broken pipe when yamux's send loop notices
-// first); any other end of the session (a protocol error) is an error exit.
+// server listens (Go sets SO_REUSEADDR on listeners), serves each
+// connection (one for most workloads, conns for many) as a session with
+// one goroutine per stream, and exits 0 once every session has ended
+// because its client went (EOF, reset, or a broken pipe when yamux's send
+// loop notices first) and no further connection is waiting; any other end
+// of a session (a protocol error) is an error exit.  A client connects
+// all its connections before it ends any.
 func server(mux, port string) {
 	ln, err := net.Listen("tcp4", "0.0.0.0:"+port)
 	if err != nil {
 		die("listen: %v", err)
 	}
+	tl := ln.(*net.TCPListener)
 	fmt.Println("ready")
-	conn, err := ln.Accept()
-	if err != nil {
-		die("accept: %v", err)
+	var live int64
+	for seen := false; ; {
+		// Every session known has ended: one seen before the accept
+		// below means the client is done connecting, so only a
+		// connection already waiting can still come.
+		over := seen && atomic.LoadInt64(&live) == 0
+		tl.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		conn, err := tl.Accept()
+		if err == nil {
+			seen = true
+			atomic.AddInt64(&live, 1)
+			go func() {
+				serveSession(mux, conn)
+				atomic.AddInt64(&live, -1)
+			}()
+			continue
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			die("accept: %v", err)
+		}
+		if over {
+			return
+		}
 	}
-	ln.Close()
+}
+
+func serveSession(mux string, conn net.Conn) {
 	mux, conn = tlsWrap(mux, conn, true)
 	sess, err := newSession(mux, conn, true)
 	if err != nil {
@@ -323,6 +351,7 @@ func client(mux, host, port, workload string, args []string) {
 		"pingpong":  {"count": 2000, "size": 64, "bulk": 0},
 		"openclose": {"count": 2000, "parallel": 8},
 		"idle":      {"streams": 10000},
+		"many":      {"conns": 1000, "streams": 8, "rounds": 8, "size": 4096},
 	}
 	p, ok := defaults[workload]
 	if !ok {
@@ -343,15 +372,7 @@ func client(mux, host, port, workload string, args []string) {
 		p[kv[:i]] = v
 	}
 
-	conn, err := net.Dial("tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		die("connect: %v", err)
-	}
-	mux, conn = tlsWrap(mux, conn, false)
-	sess, err := newSession(mux, conn, false)
-	if err != nil {
-		die("%s client: %v", mux, err)
-	}
+	sess := dialSession(mux, host, port)
 	switch workload {
 	case "bulk":
 		bulk(sess, p["streams"], p["bytes"], p["io"])
@@ -363,8 +384,25 @@ func client(mux, host, port, workload string, args []string) {
 		openclose(sess, p["count"], p["parallel"])
 	case "idle":
 		idle(sess, p["streams"])
+	case "many":
+		many(sess, func() session { return dialSession(mux, host, port) },
+			p["conns"], p["streams"], p["rounds"], p["size"])
 	}
 	sess.close()
+}
+
+// dialSession connects to the server and starts a session over it.
+func dialSession(mux, host, port string) session {
+	conn, err := net.Dial("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		die("connect: %v", err)
+	}
+	mux, conn = tlsWrap(mux, conn, false)
+	sess, err := newSession(mux, conn, false)
+	if err != nil {
+		die("%s client: %v", mux, err)
+	}
+	return sess
 }
 
 func open(sess session, what string) io.ReadWriteCloser {
