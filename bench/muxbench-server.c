@@ -292,9 +292,8 @@ static void add_stream(int fd)
 
 static void start_workers(void)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
 	const char *env = getenv("MUXBENCH_WORKERS");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (env && atol(env) > 0)
 		cpus = atol(env);
@@ -318,6 +317,10 @@ static void start_workers(void)
 
 /* What an epoll event of the main loop is about. */
 static char tag_wake, tag_listen;
+
+/* afmux: every mux attached, closed once all have ended. */
+static struct mux **muxes;
+static long nmuxes;
 
 static void epoll_add(int epfd, int fd, void *tag)
 {
@@ -348,7 +351,7 @@ static int accept_wait(int lfd)
  * many for the many workload); a pool's further connections follow it
  * on the listener and join it.
  */
-static struct mux *attach_mux(int lfd, int tcp, int epfd)
+static void attach_mux(int lfd, int tcp, int epfd)
 {
 	struct mux *m;
 
@@ -369,7 +372,10 @@ static struct mux *attach_mux(int lfd, int tcp, int epfd)
 	if (mux_set_nonblock(m, 1))
 		mb_die("mux_set_nonblock:");
 	epoll_add(epfd, mux_fd(m), m);
-	return m;
+	muxes = realloc(muxes, (size_t)(nmuxes + 1) * sizeof(*muxes));
+	if (!muxes)
+		mb_die("out of memory");
+	muxes[nmuxes++] = m;
 }
 
 /* Take the streams @m has for us; false once its connection is over. */
@@ -429,8 +435,7 @@ int mb_server(int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons((uint16_t)port) };
-	long muxes = 0, muxes_ended = 0;
-	struct mux **ended = NULL;
+	long muxes_ended = 0;
 	int one = 1, lfd, epfd;
 
 	mb_raise_nofile();
@@ -460,13 +465,10 @@ int mb_server(int port)
 		struct epoll_event ev[8];
 		int n;
 
-		if ((mb_use_afmux ? muxes && muxes_ended == muxes :
-		     atomic_load(&session_done)) && atomic_load(&live) == 0) {
-			n = accept_connections(lfd, epfd);
-			muxes += mb_use_afmux ? n : 0;
-			if (!n)
-				break;
-		}
+		if ((mb_use_afmux ? nmuxes && muxes_ended == nmuxes :
+		     atomic_load(&session_done)) && atomic_load(&live) == 0 &&
+		    !accept_connections(lfd, epfd))
+			break;
 		n = epoll_wait(epfd, ev, 8, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -482,23 +484,17 @@ int mb_server(int port)
 				    errno != EAGAIN)
 					mb_die("eventfd:");
 			} else if (tag == &tag_listen) {
-				int c = accept_connections(lfd, epfd);
-
-				muxes += mb_use_afmux ? c : 0;
+				accept_connections(lfd, epfd);
 			} else if (!accept_streams(tag)) {
 				/* Closed at the end: streams may be live. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, mux_fd(tag), NULL);
-				ended = realloc(ended, ++muxes_ended *
-						sizeof(*ended));
-				if (!ended)
-					mb_die("out of memory");
-				ended[muxes_ended - 1] = tag;
+				muxes_ended++;
 			}
 		}
 	}
-	for (long i = 0; i < muxes_ended; i++)
-		mux_close(ended[i]);
-	free(ended);
+	for (long i = 0; i < nmuxes; i++)
+		mux_close(muxes[i]);
+	free(muxes);
 	close(lfd);
 	return atomic_load(&server_errors) ? 1 : 0;
 }

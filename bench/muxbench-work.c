@@ -464,7 +464,7 @@ struct many_stream {
 struct many_run {
 	uint64_t rounds;
 	size_t size;
-	uint8_t *out, *in;	/* scratch: the request, what came back */
+	uint8_t *out, *in;	/* scratch, all streams': request, response */
 	double *lat;		/* µs per round trip, in the order done */
 	uint64_t nlat;
 };
@@ -476,10 +476,10 @@ static bool many_drive(struct many_run *r, struct many_stream *s)
 		ssize_t n;
 
 		if (s->state == MANY_WRITE) {
-			if (!s->off) {
+			if (!s->off)
 				s->t = mb_now();
-				memset(r->out, s->val, r->size);
-			}
+			/* Shared: another stream may have filled it since. */
+			memset(r->out, s->val, r->size - s->off);
 			n = write(s->fd, r->out, r->size - s->off);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				return false;
@@ -606,13 +606,12 @@ static void w_many(int argc, char **argv)
 	qsort(r.lat, r.nlat, sizeof(*r.lat), cmp_double);
 	for (uint64_t i = 0; i < r.nlat; i++)
 		sum += r.lat[i];
-	left = r.nlat;
 	printf("result many seconds=%.6f bytes=%llu streams=%llu setup_s=%.3f p50_us=%.1f p99_us=%.1f mean_us=%.1f\n",
 	       t1, (unsigned long long)(total * r.rounds * r.size),
 	       (unsigned long long)total, t0 - t1,
-	       left ? r.lat[(left - 1) / 2] : 0.0,
-	       left ? r.lat[(left * 99 + 99) / 100 - 1] : 0.0,
-	       left ? sum / (double)left : 0.0);
+	       r.nlat ? r.lat[(r.nlat - 1) / 2] : 0.0,
+	       r.nlat ? r.lat[(r.nlat * 99 + 99) / 100 - 1] : 0.0,
+	       r.nlat ? sum / (double)r.nlat : 0.0);
 	close(epfd);
 	free(st);
 	free(r.lat);
