@@ -324,12 +324,17 @@ int afmux_ktls_sendmsg(struct afmux_conn *conn, struct msghdr *msg,
  * afmux_ktls_push - close the record MSG_MORE left open, and send it
  * @conn: a connection over kTLS
  *
+ * kTLS hands TCP each record with the flags of the write that closed
+ * it, so TCP may hold a whole record back for MSG_MORE: TCP is pushed
+ * too.
+ *
  * Context: process, without the TCP socket lock.
  */
 void afmux_ktls_push(struct afmux_conn *conn)
 {
 	if (conn->ktls->base->splice_eof)
 		conn->ktls->base->splice_eof(conn->tcp);
+	tcp_sock_set_nodelay(conn->tsk);
 }
 
 /**

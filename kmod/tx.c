@@ -265,8 +265,7 @@ static void afmux_tx_tcp_unlock(struct afmux_conn *conn)
  * @tsk: its TCP socket
  *
  * A socket whose TCP_NOTSENT_LOWAT is 0 gets AFMUX_LOWAT_MAX, which the
- * pump then follows the rate with (not over kTLS); one the user set keeps
- * its value.
+ * pump then follows the rate with; one the user set keeps its value.
  *
  * Context: holds tx_mutex and @tsk's socket lock.
  */
@@ -280,12 +279,7 @@ void afmux_tx_lowat_init(struct afmux_conn *conn, struct sock *tsk)
 	if (tp->notsent_lowat)
 		return;
 	WRITE_ONCE(tp->notsent_lowat, AFMUX_LOWAT_MAX);
-	/*
-	 * Over kTLS it stays: with a mark below kTLS's 16 KiB records, a
-	 * connection whose ends both wrote stalled (docs/design.md).
-	 */
-	if (!conn->ktls)
-		conn->tx_lowat = AFMUX_LOWAT_MAX;
+	conn->tx_lowat = AFMUX_LOWAT_MAX;
 }
 
 /*
@@ -384,7 +378,13 @@ static bool afmux_tx_pump(struct afmux_conn *conn, bool inline_run)
 		err = afmux_tx_send_frame(conn, f);
 		WRITE_ONCE(conn->tx_in_send, false);
 		if (err == -EAGAIN) {
-			corked = false;	/* TCP sends it as ACKs come */
+			/*
+			 * What an earlier frame's MSG_MORE held back may be
+			 * all TCP has unsent - kTLS refuses before TCP is
+			 * asked, and a record is above a small mark but below
+			 * an MSS - and then no ACK comes to send it: push.
+			 */
+			corked = true;
 			afmux_tx_starved(conn);
 			break;
 		}
@@ -596,10 +596,16 @@ void afmux_tx_room(struct afmux_conn *conn, struct sock *tsk)
 	 * with nothing in flight (to wake edge-triggered pollers).  Running
 	 * the pump again at once would spin for as long as TCP has no
 	 * memory: afmux_tx_starved() has the pump retry later instead.
+	 * Over kTLS the call also comes for the ACKs release_sock() handles
+	 * at the end of kTLS's sendmsg, and kTLS's write_space before ours
+	 * (sk_stream_write_space()) has cleared SOCK_NOSPACE: set it again,
+	 * or no later ACK would call us and the pump would never restart.
 	 */
 	if (in_task() && READ_ONCE(conn->tx_in_send) &&
-	    READ_ONCE(conn->tcp_owner) == current)
+	    READ_ONCE(conn->tcp_owner) == current) {
+		set_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
 		return;
+	}
 	clear_bit(SOCK_NOSPACE, &tsk->sk_socket->flags);
 	if (test_and_clear_bit(AFMUX_C_TX_BLOCKED, &conn->flags))
 		afmux_conn_queue_work(conn, &conn->tx_work);

@@ -2,8 +2,10 @@
 /*
  * ktls.c - selftests for a mux over kTLS (afmux(7), "Over TLS"):
  * - every TLS version and cipher afmux takes carries streams both ways
- *   intact (SHA-256), and so do 64 streams at once, sendfile/splice and
- *   seed case 1 (500 MB one way, 2 x 500 MB the other);
+ *   intact (SHA-256), also with a user's TCP_NOTSENT_LOWAT of 16384 and
+ *   on a slow link (where the mux's own mark falls to 16384), and so do
+ *   64 streams at once, sendfile/splice and seed case 1 (500 MB one way,
+ *   2 x 500 MB the other);
  * - what ATTACH refuses (a direction without keys, a cipher it does not
  *   take) and what the TCP fd refuses after (SOL_TLS, read, write);
  * - a relay in the middle never sees the streams' plaintext (and does
@@ -125,6 +127,73 @@ TEST_F_TIMEOUT(suite, both_ways, 120)
 	run_flows(_metadata, w, r, 2);
 	close(fa);
 	close(fb);
+}
+
+/*
+ * A user's small TCP_NOTSENT_LOWAT (the mux keeps it), near the size of
+ * kTLS's records: 4 MiB each way still goes, intact.
+ */
+TEST_F_TIMEOUT(suite, both_ways_small_notsent_lowat, 120)
+{
+	struct flow w[2] = { { .len = 4 << 20, .seed = 3 },
+			     { .len = 4 << 20, .seed = 4 } };
+	struct flow r[2] = { { 0 } };
+	struct mux *a, *b;
+	int fa, fb;
+
+	ASSERT_EQ(0, muxes_lowat(&variant->st, &a, &b, 16384))
+		TH_LOG("%s", strerror(errno));
+	open_streams(_metadata, a, b, 1, &fa, &fb);
+	w[0].fd = fa;
+	r[0].fd = fb;
+	w[1].fd = fb;
+	r[1].fd = fa;
+	run_flows(_metadata, w, r, 2);
+	close(fa);
+	close(fb);
+	mux_close(a);
+	mux_close(b);
+}
+
+/*
+ * Over kTLS too the mux follows TCP's pacing rate with TCP_NOTSENT_LOWAT:
+ * on a slow link it falls to 16384, below kTLS's 16 KiB records, and a
+ * stream still carries 512 KiB each way at once, intact.
+ */
+TEST(slow_link_both_ways)
+{
+	struct flow w[2] = { { .len = 512 << 10, .seed = 5 },
+			     { .len = 512 << 10, .seed = 6 } };
+	struct flow r[2] = { { 0 } };
+	struct mux *a = NULL, *b = NULL;
+	int c = -1, s = -1, fa, fb, lowat;
+	socklen_t len = sizeof(lowat);
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(netns_slow_link(), 0)
+		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	ASSERT_EQ(0, ktls_pair_keys(c, s, &tls13_gcm128));
+	a = mux_new(c);
+	b = mux_new(s);
+	ASSERT_TRUE(a && b) TH_LOG("attach: %s", strerror(errno));
+	open_streams(_metadata, a, b, 1, &fa, &fb);
+	w[0].fd = fa;
+	r[0].fd = fb;
+	w[1].fd = fb;
+	r[1].fd = fa;
+	run_flows(_metadata, w, r, 2);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, getsockopt(i ? s : c, IPPROTO_TCP,
+					TCP_NOTSENT_LOWAT, &lowat, &len));
+		EXPECT_EQ(16384, lowat) TH_LOG("end %d", i);
+	}
+	close(fa);
+	close(fb);
+	mux_close(a);
+	mux_close(b);
+	close(c);
+	close(s);
 }
 
 /* /proc/net/afmux names each end's TLS version and cipher. */

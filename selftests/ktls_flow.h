@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "kselftest_harness.h"
 #include "afmux.h"
@@ -26,14 +28,25 @@
 #include "ktls_util.h"
 #include "flow.h"
 
-/* Two muxes over one connection, kTLS on both ends if @st. */
-static int muxes(const struct ktls_suite *st, struct mux **a, struct mux **b)
+/*
+ * Two muxes over one connection, kTLS on both ends if @st; both TCP
+ * sockets with TCP_NOTSENT_LOWAT @lowat first, unless it is 0.
+ */
+static int muxes_lowat(const struct ktls_suite *st, struct mux **a,
+		       struct mux **b, int lowat)
 {
 	int c, s;
 
 	*a = *b = NULL;
 	if (tcp_pair(&c, &s))
 		return -1;
+	if (lowat &&
+	    (setsockopt(c, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat)) ||
+	     setsockopt(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat)))) {
+		close(c);
+		close(s);
+		return -1;
+	}
 	if (!st || !ktls_pair_keys(c, s, st)) {
 		*a = mux_new(c);
 		*b = mux_new(s);
@@ -41,6 +54,11 @@ static int muxes(const struct ktls_suite *st, struct mux **a, struct mux **b)
 	close(c);
 	close(s);
 	return *a && *b ? 0 : -1;
+}
+
+static int muxes(const struct ktls_suite *st, struct mux **a, struct mux **b)
+{
+	return muxes_lowat(st, a, b, 0);
 }
 
 /* Open @n streams on @a; their peers accepted on @b, in order. */

@@ -372,20 +372,6 @@ static int tfd_set_lowat(int fd, int v)
 	return setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
 }
 
-/*
- * Move into a namespace of our own whose loopback carries 4 Mbit/s with
- * a 10 ms round trip and a 1500-byte MTU: a millisecond of it is 500
- * bytes, so the pump's TCP_NOTSENT_LOWAT sits at its floor.
- */
-static int tfd_slow_link(void)
-{
-	if (netns_new())
-		return -1;
-	return system("ip link set lo mtu 1500 && "
-		      "tc qdisc add dev lo root netem delay 5ms rate 4mbit") ?
-	       -1 : 0;
-}
-
 /* Samples the unsent bytes in TCP socket @fd (SIOCOUTQNSD) until @stop. */
 struct tfd_sampler {
 	int fd;
@@ -485,7 +471,7 @@ TEST(notsent_lowat_follows_a_slow_link)
 	pthread_t t;
 
 	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(tfd_slow_link(), 0)
+	ASSERT_EQ(netns_slow_link(), 0)
 		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
 	ASSERT_EQ(tfd_link_open(&l, 0, 0, true), 0);
 	smp.fd = l.c;
@@ -510,7 +496,7 @@ TEST(notsent_lowat_the_user_set_stays)
 	struct tfd_link l;
 
 	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(tfd_slow_link(), 0)
+	ASSERT_EQ(netns_slow_link(), 0)
 		TH_LOG("netns with netem on lo (needs ip, tc, sch_netem)");
 	ASSERT_EQ(tfd_link_open(&l, 65536, 0, true), 0);
 	ASSERT_EQ(tfd_set_lowat(l.s, 50000), 0);
