@@ -312,11 +312,12 @@ static void afmux_tx_follow_rate(struct afmux_conn *conn)
 /*
  * How many bytes the pump writes in one run before it lets other
  * connections have the CPU (tx_work queues itself again).  An inline run
- * on a connection with more than one stream writes only one small
- * frame's worth and leaves the rest to tx_work (see afmux_tx_kick()).
+ * on a connection with more than one stream writes only one frame of up
+ * to 4 KiB and leaves the rest to tx_work (see afmux_tx_kick()): a 4 KiB
+ * request or reply is sent by its writer, not handed to a worker.
  */
 #define AFMUX_TX_BUDGET		(1024 * 1024)
-#define AFMUX_TX_INLINE_BUDGET	4096
+#define AFMUX_TX_INLINE_BUDGET	(AFMUX_HDR_LEN + 4096)
 
 /*
  * Write frames until there are none, TCP is full or the next frame would
@@ -459,10 +460,11 @@ static bool afmux_tx_run(struct afmux_conn *conn, bool inline_run)
  * afmux_tx_kick - send what was queued, or have tx_work send it
  * @conn: the connection; the caller holds a reference
  *
- * Small frames (a 64-byte message, a WINDOW) are sent here, at once and
- * without a context switch, and so is everything on a connection with a
- * single stream.  Larger frames of a connection with several streams
- * are sent by tx_work, on a high-priority workqueue.  The pump holds
+ * Frames of up to 4 KiB (a 64-byte message, a WINDOW, a 4 KiB request)
+ * are sent here, at once and without a context switch, and so is
+ * everything on a connection with a single stream.  Larger frames of a
+ * connection with several streams are sent by tx_work, on a
+ * high-priority workqueue.  The pump holds
  * tx_mutex and the TCP socket lock while it sends: a writer that pumped
  * other streams' bulk data would, whenever it is preempted there, make
  * all of them (and TCP's receive side, which backs up behind the socket

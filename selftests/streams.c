@@ -3,7 +3,8 @@
  * streams.c - selftests for AF_MUX stream data transfer (the mux
  * fixture of stream_util.h): SHA-256 itself, seed case 0 (the seed API,
  * both ways), seed case 1 (500 MB one way, 2 x 500 MB the other), eight
- * bulk streams at once with few worker runs, and flow control: a stream
+ * bulk streams at once with few worker runs, 4 KiB requests and replies
+ * without them, and flow control: a stream
  * nobody reads stops only its own writer (docs/protocol.md §5).
  * Opening streams is in stream_open.c, half-close, reset and a broken
  * peer in stream_close.c, the socket options, non-blocking I/O, epoll
@@ -362,6 +363,63 @@ TEST_F_TIMEOUT(mux, bulk_few_worker_runs, 300)
 	       (unsigned long long)sst.rx_worker_runs);
 	EXPECT_GE(RX_WORKER_RUNS_MAX, cst.rx_worker_runs);
 	EXPECT_GE(RX_WORKER_RUNS_MAX, sst.rx_worker_runs);
+}
+
+/*
+ * A 4 KiB request and its 4 KiB reply, on connections with more than one
+ * stream, are sent by their writers, not handed to tx_work.  While a
+ * writer sent only 4096 bytes of frames itself, every one of them was
+ * (a 4 KiB DATA frame is 4108 bytes): RR_ROUNDS runs at each end here.
+ */
+#define RR_ROUNDS	200
+#define RR_SIZE		4096
+
+TEST_F(mux, requests_of_4k_skip_the_worker)
+{
+	struct afmux_stats c0, s0, c1, s1;
+	uint8_t req[RR_SIZE], got[RR_SIZE];
+	int idle, idle_peer, c, s, i;
+	char key[16];
+	struct gen g;
+
+	/* Two streams on each end, so the writers' inline budget applies. */
+	idle = mux_send(self->client, "idle");
+	ASSERT_GE(idle, 0) TH_LOG("mux_send: %s", strerror(errno));
+	ASSERT_EQ(0, write_all(idle, "x", 1));
+	idle_peer = mux_receive(self->server, key, sizeof(key));
+	ASSERT_GE(idle_peer, 0) TH_LOG("mux_receive: %s", strerror(errno));
+	ASSERT_EQ(1, read_full(idle_peer, got, 1));
+	c = mux_send(self->client, "rr");
+	ASSERT_GE(c, 0) TH_LOG("mux_send: %s", strerror(errno));
+	ASSERT_EQ(0, write_all(c, "y", 1));
+	s = mux_receive(self->server, key, sizeof(key));
+	ASSERT_GE(s, 0) TH_LOG("mux_receive: %s", strerror(errno));
+	EXPECT_STREQ("rr", key);
+	ASSERT_EQ(1, read_full(s, got, 1));
+	ASSERT_EQ(0, mux_stats(self->client, &c0));
+	ASSERT_EQ(0, mux_stats(self->server, &s0));
+	gen_init(&g, 21);
+	for (i = 0; i < RR_ROUNDS; i++) {
+		gen_fill(&g, req, sizeof(req));
+		ASSERT_EQ(0, write_all(c, req, RR_SIZE));
+		ASSERT_EQ(RR_SIZE, read_full(s, got, RR_SIZE));
+		ASSERT_EQ(0, memcmp(req, got, RR_SIZE)) TH_LOG("request %d", i);
+		ASSERT_EQ(0, write_all(s, got, RR_SIZE));
+		ASSERT_EQ(RR_SIZE, read_full(c, got, RR_SIZE));
+		ASSERT_EQ(0, memcmp(req, got, RR_SIZE)) TH_LOG("reply %d", i);
+	}
+	ASSERT_EQ(0, mux_stats(self->client, &c1));
+	ASSERT_EQ(0, mux_stats(self->server, &s1));
+	TH_LOG("%d round trips of %d bytes: tx_work ran %llu times at the client, %llu at the server",
+	       RR_ROUNDS, RR_SIZE,
+	       (unsigned long long)(c1.tx_worker_runs - c0.tx_worker_runs),
+	       (unsigned long long)(s1.tx_worker_runs - s0.tx_worker_runs));
+	EXPECT_GE(RR_ROUNDS / 10, c1.tx_worker_runs - c0.tx_worker_runs);
+	EXPECT_GE(RR_ROUNDS / 10, s1.tx_worker_runs - s0.tx_worker_runs);
+	close(c);
+	close(s);
+	close(idle);
+	close(idle_peer);
 }
 
 /* ---- flow control ---------------------------------------------------------- */
