@@ -114,19 +114,7 @@ FIXTURE_TEARDOWN(suite)
 /* 4 MiB each way over one stream at once, intact. */
 TEST_F_TIMEOUT(suite, both_ways, 120)
 {
-	struct flow w[2] = { { .len = 4 << 20, .seed = 1 },
-			     { .len = 4 << 20, .seed = 2 } };
-	struct flow r[2] = { { 0 } };
-	int fa, fb;
-
-	open_streams(_metadata, self->a, self->b, 1, &fa, &fb);
-	w[0].fd = fa;
-	r[0].fd = fb;
-	w[1].fd = fb;
-	r[1].fd = fa;
-	run_flows(_metadata, w, r, 2);
-	close(fa);
-	close(fb);
+	both_ways_flows(_metadata, self->a, self->b, 4 << 20, 1);
 }
 
 /*
@@ -135,22 +123,11 @@ TEST_F_TIMEOUT(suite, both_ways, 120)
  */
 TEST_F_TIMEOUT(suite, both_ways_small_notsent_lowat, 120)
 {
-	struct flow w[2] = { { .len = 4 << 20, .seed = 3 },
-			     { .len = 4 << 20, .seed = 4 } };
-	struct flow r[2] = { { 0 } };
 	struct mux *a, *b;
-	int fa, fb;
 
 	ASSERT_EQ(0, muxes_lowat(&variant->st, &a, &b, 16384))
 		TH_LOG("%s", strerror(errno));
-	open_streams(_metadata, a, b, 1, &fa, &fb);
-	w[0].fd = fa;
-	r[0].fd = fb;
-	w[1].fd = fb;
-	r[1].fd = fa;
-	run_flows(_metadata, w, r, 2);
-	close(fa);
-	close(fb);
+	both_ways_flows(_metadata, a, b, 4 << 20, 3);
 	mux_close(a);
 	mux_close(b);
 }
@@ -162,11 +139,8 @@ TEST_F_TIMEOUT(suite, both_ways_small_notsent_lowat, 120)
  */
 TEST(slow_link_both_ways)
 {
-	struct flow w[2] = { { .len = 512 << 10, .seed = 5 },
-			     { .len = 512 << 10, .seed = 6 } };
-	struct flow r[2] = { { 0 } };
 	struct mux *a = NULL, *b = NULL;
-	int c = -1, s = -1, fa, fb, lowat;
+	int c = -1, s = -1, lowat;
 	socklen_t len = sizeof(lowat);
 
 	signal(SIGPIPE, SIG_IGN);
@@ -177,19 +151,12 @@ TEST(slow_link_both_ways)
 	a = mux_new(c);
 	b = mux_new(s);
 	ASSERT_TRUE(a && b) TH_LOG("attach: %s", strerror(errno));
-	open_streams(_metadata, a, b, 1, &fa, &fb);
-	w[0].fd = fa;
-	r[0].fd = fb;
-	w[1].fd = fb;
-	r[1].fd = fa;
-	run_flows(_metadata, w, r, 2);
+	both_ways_flows(_metadata, a, b, 512 << 10, 5);
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, getsockopt(i ? s : c, IPPROTO_TCP,
 					TCP_NOTSENT_LOWAT, &lowat, &len));
 		EXPECT_EQ(16384, lowat) TH_LOG("end %d", i);
 	}
-	close(fa);
-	close(fb);
 	mux_close(a);
 	mux_close(b);
 	close(c);

@@ -81,4 +81,27 @@ static void open_streams(struct __test_metadata *_metadata, struct mux *a,
 	}
 }
 
+/*
+ * One stream from @a to @b carrying @len bytes each way at once (seeds
+ * @seed and @seed + 1), checked; its fds closed after.
+ */
+static void both_ways_flows(struct __test_metadata *_metadata,
+			    struct mux *a, struct mux *b, size_t len,
+			    uint32_t seed)
+{
+	struct flow w[2] = { { .len = len, .seed = seed },
+			     { .len = len, .seed = seed + 1 } };
+	struct flow r[2] = { { 0 } };
+	int fa, fb;
+
+	open_streams(_metadata, a, b, 1, &fa, &fb);
+	w[0].fd = fa;
+	r[0].fd = fb;
+	w[1].fd = fb;
+	r[1].fd = fa;
+	run_flows(_metadata, w, r, 2);
+	close(fa);
+	close(fb);
+}
+
 #endif /* _AFMUX_KTLS_FLOW_H */
