@@ -325,8 +325,8 @@ int afmux_ktls_sendmsg(struct afmux_conn *conn, struct msghdr *msg,
  * @conn: a connection over kTLS
  *
  * kTLS hands TCP each record with the flags of the write that closed
- * it, so TCP may hold a whole record back for MSG_MORE: TCP is pushed
- * too.
+ * it, so TCP may still hold the record back for MSG_MORE: the caller
+ * pushes TCP after (afmux_tx_push()).
  *
  * Context: process, without the TCP socket lock.
  */
@@ -334,7 +334,6 @@ void afmux_ktls_push(struct afmux_conn *conn)
 {
 	if (conn->ktls->base->splice_eof)
 		conn->ktls->base->splice_eof(conn->tcp);
-	tcp_sock_set_nodelay(conn->tsk);
 }
 
 /**

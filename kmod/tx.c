@@ -216,13 +216,12 @@ void afmux_tx_retry(struct timer_list *t)
 	sock_put(&conn->sk);
 }
 
-/* Push out what MSG_MORE held back. */
+/* Push out what MSG_MORE held back: kTLS's open record, then TCP's. */
 static void afmux_tx_push(struct afmux_conn *conn)
 {
 	if (conn->ktls)
 		afmux_ktls_push(conn);
-	else
-		tcp_sock_set_nodelay(conn->tsk);
+	tcp_sock_set_nodelay(conn->tsk);
 }
 
 /*
@@ -464,13 +463,13 @@ static bool afmux_tx_run(struct afmux_conn *conn, bool inline_run)
  * are sent here, at once and without a context switch, and so is
  * everything on a connection with a single stream.  Larger frames of a
  * connection with several streams are sent by tx_work, on a
- * high-priority workqueue.  The pump holds
- * tx_mutex and the TCP socket lock while it sends: a writer that pumped
- * other streams' bulk data would, whenever it is preempted there, make
- * all of them (and TCP's receive side, which backs up behind the socket
- * lock) wait until it runs again, while a high-priority worker is not
- * preempted by ordinary tasks.  That waiting was most of the latency of
- * a 64-byte ping-pong beside bulk streams.
+ * high-priority workqueue.  The pump holds tx_mutex and the TCP socket
+ * lock while it sends: a writer that pumped other streams' bulk data
+ * would, whenever it is preempted there, make all of them (and TCP's
+ * receive side, which backs up behind the socket lock) wait until it
+ * runs again, while a high-priority worker is not preempted by ordinary
+ * tasks.  That waiting was most of the latency of a 64-byte ping-pong
+ * beside bulk streams.
  *
  * Context: process, no spinlocks; may take the TCP socket lock.
  */

@@ -4,8 +4,8 @@
  * fixture of stream_util.h): SHA-256 itself, seed case 0 (the seed API,
  * both ways), seed case 1 (500 MB one way, 2 x 500 MB the other), eight
  * bulk streams at once with few worker runs, 4 KiB requests and replies
- * without them, and flow control: a stream
- * nobody reads stops only its own writer (docs/protocol.md §5).
+ * without them, and flow control: a stream nobody reads stops only its
+ * own writer (docs/protocol.md §5).
  * Opening streams is in stream_open.c, half-close, reset and a broken
  * peer in stream_close.c, the socket options, non-blocking I/O, epoll
  * and vectored I/O in stream_io.c.
