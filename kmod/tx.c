@@ -383,8 +383,11 @@ static bool afmux_tx_pump(struct afmux_conn *conn, bool inline_run)
 			 * all TCP has unsent - kTLS refuses before TCP is
 			 * asked, and a record is above a small mark but below
 			 * an MSS - and then no ACK comes to send it: push.
+			 * Over plain TCP only with nothing in flight: else an
+			 * ACK sends the tail, and a push at every stop slowed
+			 * bulk over many streams (docs/design.md).
 			 */
-			corked = true;
+			corked = conn->ktls || tcp_rtx_queue_empty(conn->tsk);
 			afmux_tx_starved(conn);
 			break;
 		}
