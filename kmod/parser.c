@@ -177,5 +177,6 @@ int afmux_parser_feed(struct afmux_parser *p, struct sk_buff *skb,
 
 #ifdef AFMUX_KUNIT
 #include "test/parser-test.c"
+#include "test/parser-stop-test.c"
 #include "test/pool-test.c"
 #endif
