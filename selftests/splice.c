@@ -33,14 +33,6 @@
 #define FILE_LEN	((8u << 20) + 123)	/* not a multiple of a page */
 #define CHUNK		(64 * 1024)
 
-static int mux_stats(struct mux *m, struct afmux_stats *st)
-{
-	socklen_t len = sizeof(*st);
-
-	memset(st, 0, sizeof(*st));
-	return getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, st, &len);
-}
-
 /* Deterministic bytes (xorshift64*) for @len at @seed. */
 static void fill(uint8_t *buf, size_t len, uint64_t *seed)
 {

@@ -64,15 +64,6 @@ static __maybe_unused int poll1(int fd, short events, int ms)
 	return n ? p.revents : 0;
 }
 
-static __maybe_unused int mux_stats(struct mux *m,
-				    struct afmux_stats *st)
-{
-	socklen_t len = sizeof(*st);
-
-	memset(st, 0, sizeof(*st));
-	return getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, st, &len);
-}
-
 /* ---- errors from threads ---------------------------------------------- */
 
 struct tres {

@@ -346,6 +346,15 @@ static inline int write_file(const char *path, const char *s)
 	return fclose(f) || ret ? -1 : 0;
 }
 
+/* The counters of mux @m into @st: 0, or -1 with errno. */
+static inline int mux_stats(struct mux *m, struct afmux_stats *st)
+{
+	socklen_t len = sizeof(*st);
+
+	memset(st, 0, sizeof(*st));
+	return getsockopt(mux_fd(m), SOL_AFMUX, AFMUX_STATS, st, &len);
+}
+
 /* The counters of mux @m; all bits set if AFMUX_STATS failed. */
 static inline struct afmux_stats mux_stats_of(struct mux *m)
 {

@@ -381,7 +381,7 @@ static bool raw_never(struct raw *r)
 	return false;
 }
 
-static struct afmux_stats mux_stats(int mux)
+static struct afmux_stats wf_mux_stats(int mux)
 {
 	struct afmux_stats st;
 	socklen_t len = sizeof(st);
@@ -427,7 +427,7 @@ static struct app_stream *app_ended(struct app *a, const uint8_t *key,
 
 static int check_valid(struct wg_case *c, struct raw *r, struct app *a)
 {
-	struct afmux_stats st = mux_stats(a->mux);
+	struct afmux_stats st = wf_mux_stats(a->mux);
 	uint64_t deadline = now_ms() + WF_WAIT_MS;
 	unsigned int i;
 
@@ -467,7 +467,7 @@ static int check_valid(struct wg_case *c, struct raw *r, struct app *a)
 
 static int check_violation(struct wg_case *c, struct raw *r, struct app *a)
 {
-	struct afmux_stats st = mux_stats(a->mux);
+	struct afmux_stats st = wf_mux_stats(a->mux);
 	struct pollfd pfd = { .fd = a->mux, .events = POLLIN };
 	uint64_t deadline = now_ms() + WF_WAIT_MS;
 	unsigned int i;
