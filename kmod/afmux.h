@@ -582,6 +582,7 @@ ssize_t afmux_stream_splice_read(struct socket *sock, loff_t *ppos,
 /* stream_tx.c: sendmsg, sendfile and splice into a stream */
 u32 afmux_stream_tx_space(struct afmux_stream *st);
 void afmux_stream_write_space(struct sock *sk);
+bool afmux_stream_set_nospace(struct sock *sk, struct socket *sock);
 int afmux_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 #if AFMUX_HAVE_SENDPAGE
 ssize_t afmux_stream_sendpage(struct socket *sock, struct page *page,

@@ -211,10 +211,9 @@ static __poll_t stream_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (shutdown & SEND_SHUTDOWN)
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	else if (afmux_stream_tx_space(st))
+	else if (afmux_stream_tx_space(st) ||
+		 afmux_stream_set_nospace(sk, sock))
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	else
-		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 	return mask;
 }
 

@@ -40,12 +40,24 @@ u32 afmux_stream_tx_space(struct afmux_stream *st)
 	return stream_tx_credit(st);
 }
 
+/*
+ * Space came back (credit, or queue memory).  As TCP does, wake only a
+ * writer that found none: one whose poll or sendmsg set SOCK_NOSPACE.
+ * Waking on every freed skb would hand an edge-triggered epoll loop an
+ * EPOLLOUT, and a wake-up, per frame sent.  The socket (its inode) is
+ * freed after an RCU grace period, so sk_socket may be read under RCU.
+ */
 void afmux_stream_write_space(struct sock *sk)
 {
 	struct socket_wq *wq;
+	struct socket *sock;
 
+	smp_mb();	/* space, then SOCK_NOSPACE: afmux_stream_set_nospace() */
 	rcu_read_lock();
-	if (afmux_stream_tx_space(afmux_stream(sk))) {
+	sock = READ_ONCE(sk->sk_socket);
+	if (sock && test_bit(SOCK_NOSPACE, &sock->flags) &&
+	    afmux_stream_tx_space(afmux_stream(sk))) {
+		clear_bit(SOCK_NOSPACE, &sock->flags);
 		wq = rcu_dereference(sk->sk_wq);
 		if (skwq_has_sleeper(wq))
 			wake_up_interruptible_sync_poll(&wq->wait, EPOLLOUT |
@@ -54,6 +66,21 @@ void afmux_stream_write_space(struct sock *sk)
 			sk_wake_async(sk, SOCK_WAKE_SPACE, POLL_OUT);
 	}
 	rcu_read_unlock();
+}
+
+/**
+ * afmux_stream_set_nospace - the writer found no space: ask for a wake-up
+ * @sk: the stream
+ * @sock: its socket
+ *
+ * Return: whether there is space after all (it came back meanwhile).
+ */
+bool afmux_stream_set_nospace(struct sock *sk, struct socket *sock)
+{
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+	set_bit(SOCK_NOSPACE, &sock->flags);
+	smp_mb__after_atomic();	/* pairs with afmux_stream_write_space() */
+	return afmux_stream_tx_space(afmux_stream(sk));
 }
 
 /* Destructor of write-queue skbs: give the space back to the writer. */
@@ -80,6 +107,8 @@ static int stream_wait_space(struct sock *sk, long *timeo)
 			err = -EPIPE;
 			break;
 		}
+		if (afmux_stream_set_nospace(sk, sk->sk_socket))
+			break;
 		if (!*timeo) {
 			err = -EAGAIN;
 			break;
@@ -88,7 +117,6 @@ static int stream_wait_space(struct sock *sk, long *timeo)
 			err = sock_intr_errno(*timeo);
 			break;
 		}
-		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 		if (sk_wait_event(sk, timeo, afmux_stream_tx_space(st) ||
 				  sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN),
 				  &wait) && afmux_stream_tx_space(st))

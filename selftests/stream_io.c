@@ -392,6 +392,73 @@ TEST_F_TIMEOUT(mux, nonblocking_epoll, 300)
 	free(cl);
 }
 
+/*
+ * Edge-triggered epoll sees EPOLLOUT again only after the writer ran out
+ * of space, as on TCP: writes that fit, and their frames leaving, give no
+ * new edge (each one was a wake-up of the event loop per frame sent);
+ * space coming back after EAGAIN does.
+ */
+TEST_F(mux, epollet_out_edge_only_after_eagain)
+{
+	enum { MSG = 4096, ROUNDS = 16 };
+	static uint8_t buf[CHUNK];
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
+	size_t queued = 0;
+	int c, s, ep, i, n, spurious = 0;
+	ssize_t w;
+
+	memset(buf, 'e', sizeof(buf));
+	c = mux_open(self->client, "et", 2, 0, NULL);
+	ASSERT_GE(c, 0) TH_LOG("mux_open: %s", strerror(errno));
+	s = mux_accept(self->server, buf, &(size_t){ AFMUX_KEY_MAX }, 0, NULL);
+	ASSERT_GE(s, 0) TH_LOG("mux_accept: %s", strerror(errno));
+	ASSERT_EQ(0, fcntl(c, F_SETFL, O_NONBLOCK));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_EQ((uint32_t)EPOLLOUT, ev.events)
+		TH_LOG("first edge: %#x, expected EPOLLOUT", ev.events);
+
+	/* Each round's frame is out once the peer has read it. */
+	for (i = 0; i < ROUNDS; i++) {
+		ASSERT_EQ(MSG, write(c, buf, MSG)) TH_LOG("write: %s", strerror(errno));
+		ASSERT_EQ(MSG, read_full(s, buf, MSG));
+		n = epoll_wait(ep, &ev, 1, 0);
+		ASSERT_GE(n, 0);
+		spurious += n;
+	}
+	EXPECT_EQ(0, spurious)
+		TH_LOG("%d EPOLLOUT edges for %d writes that never ran out of space",
+		       spurious, ROUNDS);
+
+	/* Fill it: no edge while full; one when the peer has read. */
+	for (;;) {
+		w = write(c, buf, CHUNK);
+		if (w < 0)
+			break;
+		queued += (size_t)w;
+	}
+	ASSERT_EQ(EAGAIN, errno) TH_LOG("filling: %s", strerror(errno));
+	ASSERT_GT(queued, 0U);
+	n = epoll_wait(ep, &ev, 1, 0);
+	EXPECT_EQ(0, n) TH_LOG("an edge (%#x) while still full", ev.events);
+	while (queued) {
+		size_t len = queued < CHUNK ? queued : CHUNK;
+
+		ASSERT_EQ((ssize_t)len, read_full(s, buf, len));
+		queued -= len;
+	}
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, WAIT_MS))
+		TH_LOG("no EPOLLOUT within %d ms of the peer reading all", WAIT_MS);
+	EXPECT_TRUE(ev.events & EPOLLOUT) TH_LOG("edge %#x", ev.events);
+	EXPECT_GT(write(c, buf, MSG), 0) TH_LOG("write after EPOLLOUT: %s",
+						strerror(errno));
+	close(ep);
+	close(s);
+	close(c);
+}
+
 /* ---- vectored I/O and message flags ------------------------------------ */
 
 TEST_F(mux, readv_writev_recvmsg_sendmsg)
