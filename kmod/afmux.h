@@ -214,6 +214,7 @@ struct afmux_conn {
 	/* Receive side: under the TCP socket lock (see top of file). */
 	struct afmux_parser parser;
 	struct afmux_stream *rx_st;	/* current DATA frame's stream, held */
+	struct afmux_stream *rx_wake;	/* its reader is owed a wake-up, held */
 	u32 rx_last_nr;			/* highest number the peer opened */
 	/* The task in afmux_tcp_lock(), which reads TCP in release_sock() */
 	struct task_struct *tcp_owner;

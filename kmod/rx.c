@@ -163,6 +163,23 @@ static void rx_data_closed(struct afmux_conn *conn, struct afmux_stream *st,
 	spin_unlock_bh(&conn->lock);
 }
 
+/*
+ * Wake the reader of the stream the read last queued bytes on.  The bytes
+ * of one read pass (a tcp_read_sock() or a kTLS read) wake each reader
+ * once per run of frames, not once per frame piece; the pass ends in
+ * afmux_rx_parsed().  Caller holds the TCP socket lock.
+ */
+static void rx_wake_reader(struct afmux_conn *conn)
+{
+	struct afmux_stream *st = conn->rx_wake;
+
+	if (st) {
+		conn->rx_wake = NULL;
+		st->sk.sk_data_ready(&st->sk);
+		sock_put(&st->sk);
+	}
+}
+
 static int rx_data(struct afmux_parser *p, const struct afmux_hdr *h,
 		   struct sk_buff *skb, unsigned int off, unsigned int len)
 {
@@ -174,6 +191,12 @@ static int rx_data(struct afmux_parser *p, const struct afmux_hdr *h,
 	if (!st)
 		return 0;
 	err = afmux_stream_rx_queue(st, skb, off, len);
+	if (!err && conn->rx_wake != st) {
+		/* One wake-up per stream and run of its frames in a read. */
+		rx_wake_reader(conn);
+		sock_hold(&st->sk);
+		conn->rx_wake = st;
+	}
 	if (err == -EPIPE) {
 		rx_data_closed(conn, st, len, &kick);
 		err = 0;
@@ -488,6 +511,7 @@ bool afmux_rx_parsed(struct afmux_conn *conn, int error)
 	struct sock *tsk = conn->tsk;
 
 	lockdep_assert(lockdep_sock_is_held(tsk));
+	rx_wake_reader(conn);
 	if (error == -ESHUTDOWN)
 		return true;	/* failed while reading: already handled */
 	if (!error)

@@ -288,7 +288,7 @@ static int stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 		    !skb_copy_bits(skb, off, skb_put(nskb, len), len)) {
 			afmux_rx_cb(nskb)->len += len;
 			spin_unlock_bh(&q->lock);
-			goto queued;
+			return 0;
 		}
 		spin_unlock_bh(&q->lock);
 	}
@@ -319,8 +319,6 @@ static int stream_rx_queue(struct afmux_stream *st, struct sk_buff *skb,
 	}
 	__skb_queue_tail(q, nskb);
 	spin_unlock_bh(&q->lock);
-queued:
-	sk->sk_data_ready(sk);
 	return 0;
 }
 
@@ -331,7 +329,8 @@ queued:
  * @off: where the bytes start
  * @len: how many
  *
- * Context: the receive path (softirq or rx_work).
+ * Context: the receive path (softirq or rx_work).  It does not wake the
+ * reader: the caller does, once per read pass (rx.c, rx_wake_reader()).
  * Return: 0, -ENOMEM, or -EPIPE if the stream's fd is closed (nothing
  * will read them: the bytes were dropped).
  */
