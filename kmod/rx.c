@@ -167,12 +167,13 @@ static void rx_data_closed(struct afmux_conn *conn, struct afmux_stream *st,
  * Wake the reader of the stream the read last queued bytes on.  The bytes
  * of one read pass (a tcp_read_sock() or a kTLS read) wake each reader
  * once per run of frames, not once per frame piece; the pass ends in
- * afmux_rx_parsed().  Caller holds the TCP socket lock.
+ * afmux_rx_parsed().
  */
 static void rx_wake_reader(struct afmux_conn *conn)
 {
 	struct afmux_stream *st = conn->rx_wake;
 
+	lockdep_assert(lockdep_sock_is_held(conn->tsk));
 	if (st) {
 		conn->rx_wake = NULL;
 		st->sk.sk_data_ready(&st->sk);
@@ -499,7 +500,8 @@ static u32 error_code(int err)
 }
 
 /**
- * afmux_rx_parsed - end the connection if the parse failed
+ * afmux_rx_parsed - a read pass ended: wake its last reader, and end
+ * the connection if the parse failed
  * @conn: the connection
  * @error: the read's desc.error
  *
