@@ -4,7 +4,8 @@
 # bench/guest-setup.sh: sourced by bench/run and bench/ab-modules inside
 # the test VM, as root, so that both measure the same guest the same way:
 # busy CPU time and memory (busy_jiffies, meminfo), waiting for a server
-# (wait_for), and the limits raised in the guest (guest_limits).
+# (wait_for), the commands before a workload's server and client
+# (workload_prefixes), and the limits raised in the guest (guest_limits).
 
 AFMUX_SYSCTL=/proc/sys/net/afmux
 
@@ -25,6 +26,23 @@ wait_for() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# workload_prefixes NAME: append to the caller's srvpre and clipre arrays
+# the commands bench/run puts before a server and a client of workload
+# NAME.  Idle ping-pong: the client on CPU 0 and the server on CPU 1, as
+# on two hosts, for every contender (left to the scheduler, the two shared
+# a CPU in some runs and not in others, and p50 moved by up to 40 %
+# between runs of the same program).  Many connections: one event loop a
+# side (the kernel's own work still runs where it runs).
+workload_prefixes() {
+	if [ "$1" = pingpong ] && [ "$(nproc)" -ge 2 ]; then
+		srvpre+=(taskset -c 1) clipre+=(taskset -c 0)
+	fi
+	if [[ $1 == many* ]]; then
+		srvpre+=(env MUXBENCH_WORKERS=1 GOMAXPROCS=1)
+		clipre+=(env GOMAXPROCS=1)
+	fi
 }
 
 # Limits that are not what is measured; again after each insmod of afmux.
